@@ -1,0 +1,100 @@
+"""Settings from the environment (prefix ASSEMBLY_); secrets generated in dev, refused in production."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assembly.errors import ConfigurationError
+
+# Values that must never sign anything in production (copied from docs or examples).
+_DEFAULT_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "default"}
+_SECRET_NAMES = ("secret_key", "id_hash_key")
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """All configuration. Nothing else reads os.environ for settings."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSEMBLY_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str | None = None
+    site_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Signs session tokens (HS256) and CSRF tokens.
+    secret_key: str | None = None
+    # Keys the hashes of identity numbers (HMAC-SHA256): a leaked database does not reveal them.
+    id_hash_key: str | None = None
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'assembly.sqlite3').as_posix()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def _load_or_create_dev_secrets(var_dir: Path) -> dict[str, str]:
+    """Random per-checkout secrets for development, kept in var/secrets.json (mode 0600)."""
+    path = var_dir / "secrets.json"
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        stored = {}
+    changed = False
+    for name in _SECRET_NAMES:
+        if not stored.get(name):
+            stored[name] = secrets.token_urlsafe(48)
+            changed = True
+    if changed:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(stored, handle)
+    return stored
+
+
+def check_secrets(settings: Settings) -> Settings:
+    """Production refuses missing, default or short secrets; elsewhere they are generated."""
+    if settings.is_production:
+        for name in _SECRET_NAMES:
+            value = getattr(settings, name) or ""
+            if value.strip().lower() in _DEFAULT_SECRETS or len(value) < _MIN_SECRET_LENGTH:
+                raise ConfigurationError(
+                    f"生产环境必须设置 ASSEMBLY_{name.upper()}（至少 {_MIN_SECRET_LENGTH} 个随机字符）"
+                    f" / ASSEMBLY_{name.upper()} must be set to a random value of at least "
+                    f"{_MIN_SECRET_LENGTH} characters in production",
+                    code="missing_secret",
+                )
+        if not settings.database_url:
+            raise ConfigurationError(
+                "生产环境必须设置 ASSEMBLY_DATABASE_URL / ASSEMBLY_DATABASE_URL is required in production",
+                code="missing_database_url",
+            )
+        return settings
+    missing = [name for name in _SECRET_NAMES if not getattr(settings, name)]
+    if missing:
+        generated = _load_or_create_dev_secrets(settings.var_dir)
+        settings = settings.model_copy(update={name: generated[name] for name in missing})
+    return settings
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return check_secrets(Settings())

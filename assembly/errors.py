@@ -1,0 +1,46 @@
+"""Domain errors: a status, a stable code for the API, and a message a person can act on.
+
+Services raise these; one handler (assembly.web.errors) renders them as JSON, a page or an htmx
+fragment. The CLI prints the message and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class AssemblyError(Exception):
+    """Base class. `message` is Chinese first (shown to people), `code` is stable for the API."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, detail: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.detail = detail
+
+
+class NotFound(AssemblyError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(AssemblyError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(AssemblyError):
+    status = 409
+    code = "conflict"
+
+
+class InvalidInput(AssemblyError):
+    status = 422
+    code = "invalid_input"
+
+
+class ConfigurationError(AssemblyError):
+    status = 500
+    code = "configuration"
