@@ -1,0 +1,360 @@
+"""What the register does: apply a register as a new immutable version, diff it, freeze a roll.
+
+Keyword-only functions over a session; they flush but never commit (the caller's unit of work does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from assembly.area import format_area
+from assembly.errors import InvalidInput, NotFound
+from assembly.register import identity
+from assembly.register.models import (
+    Building,
+    Estate,
+    Ownership,
+    Person,
+    RegisterVersion,
+    RollMember,
+    RollMemberUnit,
+    RollSnapshot,
+    Unit,
+    UnitRecord,
+)
+from assembly.register.rows import RegisterRow
+from assembly.voting import rules
+
+_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """A unit's facts in one version, comparable across versions."""
+
+    developer: bool
+    registry: Decimal | None
+    survey: Decimal | None
+    contract: Decimal | None
+    owners: frozenset[str]  # id hashes
+
+    def describe(self) -> dict:
+        return {
+            "developer": self.developer,
+            "area": {
+                name: format_area(value)
+                for name, value in (("registry", self.registry), ("survey", self.survey), ("contract", self.contract))
+                if value is not None
+            },
+            "owners": len(self.owners),
+        }
+
+
+@dataclass
+class RegisterDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, dict] = field(default_factory=dict)  # unit → {"before": …, "after": …}
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def as_dict(self) -> dict:
+        return {"added": self.added, "removed": self.removed, "changed": self.changed}
+
+
+@dataclass
+class ApplyOutcome:
+    version: RegisterVersion
+    created: bool  # False: the register equals the latest version, nothing was written
+    diff: RegisterDiff
+
+
+def get_estate(session: Session, code: str) -> Estate:
+    estate = session.scalars(select(Estate).where(Estate.code == code)).first()
+    if estate is None:
+        raise NotFound(f"没有代码为 “{code}” 的小区 / no estate with the code '{code}'", code="estate_not_found")
+    return estate
+
+
+def latest_version(session: Session, *, estate_id: int) -> RegisterVersion | None:
+    query = (
+        select(RegisterVersion)
+        .where(RegisterVersion.estate_id == estate_id)
+        .order_by(RegisterVersion.number.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def _group_units(rows: list[RegisterRow], id_key: str) -> dict[str, tuple[UnitFacts, list[RegisterRow]]]:
+    by_unit: dict[str, list[RegisterRow]] = defaultdict(list)
+    for row in rows:
+        by_unit[row.unit].append(row)
+    units: dict[str, tuple[UnitFacts, list[RegisterRow]]] = {}
+    for code, unit_rows in by_unit.items():
+        first = unit_rows[0]
+        for row in unit_rows[1:]:
+            if (row.developer, row.registry, row.survey, row.contract) != (
+                first.developer,
+                first.registry,
+                first.survey,
+                first.contract,
+            ):
+                raise InvalidInput(f"房屋 {code} 的各行面积或开发建设单位标记不一致 / unit {code}: rows disagree")
+        owners = frozenset(identity.id_hash(id_key, row.id_number) for row in unit_rows if not row.developer)
+        if not first.developer and not owners:
+            raise InvalidInput(f"房屋 {code} 没有业主 / unit {code} has no owner")
+        if first.registry is None and first.survey is None and first.contract is None:
+            raise InvalidInput(f"房屋 {code} 没有面积 / unit {code} has no area")
+        facts = UnitFacts(first.developer, first.registry, first.survey, first.contract, owners)
+        units[code] = (facts, unit_rows)
+    return units
+
+
+def _content_digest(units: dict[str, tuple[UnitFacts, list[RegisterRow]]], id_key: str) -> str:
+    """SHA-256 over the canonical register: same content, same digest, whatever the row order."""
+    canonical = []
+    for code in sorted(units):
+        facts, unit_rows = units[code]
+        people = sorted(
+            (identity.id_hash(id_key, row.id_number), row.owner_name, row.phone or "")
+            for row in unit_rows
+            if not row.developer
+        )
+        canonical.append([code, facts.describe(), people])
+    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def version_facts(session: Session, *, version_id: int) -> dict[str, UnitFacts]:
+    """unit code → facts, for one version (two queries, no per-unit round trips)."""
+    owners: dict[int, set[str]] = defaultdict(set)
+    ownership_query = (
+        select(Ownership.unit_id, Person.id_hash)
+        .join(Person, Person.id == Ownership.person_id)
+        .where(Ownership.version_id == version_id)
+    )
+    for unit_id, hashed in session.execute(ownership_query):
+        owners[unit_id].add(hashed)
+    record_query = (
+        select(Unit.code, UnitRecord)
+        .join(Unit, Unit.id == UnitRecord.unit_id)
+        .where(UnitRecord.version_id == version_id)
+    )
+    return {
+        code: UnitFacts(
+            record.developer,
+            record.area_registry,
+            record.area_survey,
+            record.area_contract,
+            frozenset(owners.get(record.unit_id, ())),
+        )
+        for code, record in session.execute(record_query)
+    }
+
+
+def diff_versions(before: dict[str, UnitFacts], after: dict[str, UnitFacts]) -> RegisterDiff:
+    diff = RegisterDiff()
+    diff.added = sorted(set(after) - set(before))
+    diff.removed = sorted(set(before) - set(after))
+    for code in sorted(set(before) & set(after)):
+        if before[code] != after[code]:
+            diff.changed[code] = {"before": before[code].describe(), "after": after[code].describe()}
+            if before[code].owners != after[code].owners:
+                diff.changed[code]["owners_changed"] = True
+    return diff
+
+
+def _ensure_buildings(session: Session, estate_id: int, codes: set[str]) -> dict[str, int]:
+    existing = dict(session.execute(select(Building.code, Building.id).where(Building.estate_id == estate_id)).all())
+    missing = sorted(codes - set(existing))
+    if missing:
+        session.execute(insert(Building), [{"estate_id": estate_id, "code": code} for code in missing])
+        existing = dict(session.execute(select(Building.code, Building.id).where(Building.estate_id == estate_id)).all())
+    return existing
+
+
+def _ensure_units(session: Session, estate_id: int, codes: list[str], buildings: dict[str, int]) -> dict[str, int]:
+    existing = dict(session.execute(select(Unit.code, Unit.id).where(Unit.estate_id == estate_id)).all())
+    missing = [code for code in codes if code not in existing]
+    for start in range(0, len(missing), _CHUNK):
+        chunk = missing[start : start + _CHUNK]
+        session.execute(
+            insert(Unit),
+            [{"estate_id": estate_id, "building_id": buildings[code.split("-", 1)[0]], "code": code} for code in chunk],
+        )
+    if missing:
+        existing = dict(session.execute(select(Unit.code, Unit.id).where(Unit.estate_id == estate_id)).all())
+    return existing
+
+
+def _ensure_persons(session: Session, estate_id: int, rows: list[RegisterRow], id_key: str) -> dict[str, int]:
+    """id hash → person id; new owners get a random pseudonym, changed names/phones are updated."""
+    wanted: dict[str, RegisterRow] = {}
+    for row in rows:
+        if not row.developer:
+            wanted.setdefault(identity.id_hash(id_key, row.id_number), row)
+    existing = {
+        hashed: (person_id, name, phone)
+        for person_id, hashed, name, phone in session.execute(
+            select(Person.id, Person.id_hash, Person.name, Person.phone).where(Person.estate_id == estate_id)
+        )
+    }
+    new = [
+        {
+            "estate_id": estate_id,
+            "pseudonym": "p" + secrets.token_hex(8),
+            "name": row.owner_name,
+            "id_hash": hashed,
+            "id_tail_hash": identity.id_tail_hash(id_key, row.id_number),
+            "phone": row.phone,
+        }
+        for hashed, row in wanted.items()
+        if hashed not in existing
+    ]
+    for start in range(0, len(new), _CHUNK):
+        session.execute(insert(Person), new[start : start + _CHUNK])
+    for hashed, row in wanted.items():
+        if hashed in existing and existing[hashed][1:] != (row.owner_name, row.phone):
+            person = session.get(Person, existing[hashed][0])
+            person.name, person.phone = row.owner_name, row.phone
+    if new:
+        existing = {
+            hashed: (person_id, None, None)
+            for person_id, hashed in session.execute(
+                select(Person.id, Person.id_hash).where(Person.estate_id == estate_id)
+            )
+        }
+    return {hashed: values[0] for hashed, values in existing.items()}
+
+
+def roll_units(facts: dict[str, UnitFacts]) -> list[rules.RollUnit]:
+    return [
+        rules.RollUnit(
+            id=code,
+            owners=unit.owners,
+            developer=unit.developer,
+            area=rules.unit_area(rules.UnitAreas(unit.registry, unit.survey, unit.contract))[0],
+        )
+        for code, unit in facts.items()
+    ]
+
+
+def apply_register(
+    session: Session,
+    *,
+    estate: Estate,
+    rows: list[RegisterRow],
+    reason: str,
+    evidence_ref: str,
+    actor: str,
+    id_key: str,
+) -> ApplyOutcome:
+    """Make `rows` the estate's register: a new version with its diff, or nothing if unchanged."""
+    if not rows:
+        raise InvalidInput("名册为空 / the register has no rows", code="register_empty")
+    if not reason.strip():
+        raise InvalidInput("请说明变更原因 / a reason is required", code="reason_required")
+    units = _group_units(rows, id_key)
+    digest = _content_digest(units, id_key)
+    previous = latest_version(session, estate_id=estate.id)
+    new_facts = {code: facts for code, (facts, _rows) in units.items()}
+    if previous is not None and previous.content_sha256 == digest:
+        return ApplyOutcome(previous, False, RegisterDiff())
+    before = version_facts(session, version_id=previous.id) if previous else {}
+    diff = diff_versions(before, new_facts)
+    members = rules.derive_members(roll_units(new_facts))
+
+    buildings = _ensure_buildings(session, estate.id, {code.split("-", 1)[0] for code in units})
+    unit_ids = _ensure_units(session, estate.id, sorted(units), buildings)
+    person_ids = _ensure_persons(session, estate.id, rows, id_key)
+    version = RegisterVersion(
+        estate_id=estate.id,
+        number=(previous.number + 1) if previous else 1,
+        created_by=actor,
+        reason=reason.strip(),
+        evidence_ref=evidence_ref.strip(),
+        content_sha256=digest,
+        unit_count=len(units),
+        member_count=len(members),
+        total_area=sum((member.area for member in members), Decimal(0)),
+        diff_json=json.dumps(diff.as_dict(), ensure_ascii=False),
+    )
+    session.add(version)
+    session.flush()
+    records = [
+        {
+            "version_id": version.id,
+            "unit_id": unit_ids[code],
+            "developer": facts.developer,
+            "area_registry": facts.registry,
+            "area_survey": facts.survey,
+            "area_contract": facts.contract,
+        }
+        for code, facts in new_facts.items()
+    ]
+    ownerships = [
+        {"version_id": version.id, "unit_id": unit_ids[code], "person_id": person_ids[hashed]}
+        for code, facts in new_facts.items()
+        for hashed in sorted(facts.owners)
+    ]
+    for start in range(0, len(records), _CHUNK):
+        session.execute(insert(UnitRecord), records[start : start + _CHUNK])
+    for start in range(0, len(ownerships), _CHUNK):
+        session.execute(insert(Ownership), ownerships[start : start + _CHUNK])
+    session.flush()
+    return ApplyOutcome(version, True, diff)
+
+
+def version_members(session: Session, *, version_id: int) -> list[rules.Member]:
+    """The voting members of a version, keyed by owner pseudonyms (what the log may see)."""
+    facts = version_facts(session, version_id=version_id)
+    pseudonyms = dict(session.execute(select(Person.id_hash, Person.pseudonym).join(
+        Ownership, Ownership.person_id == Person.id).where(Ownership.version_id == version_id)).all())
+    pseudonymous = {
+        code: UnitFacts(unit.developer, unit.registry, unit.survey, unit.contract,
+                        frozenset(pseudonyms[hashed] for hashed in unit.owners))
+        for code, unit in facts.items()
+    }
+    return rules.derive_members(roll_units(pseudonymous))
+
+
+def freeze_roll(session: Session, *, estate: Estate, purpose: str, version: RegisterVersion | None = None) -> RollSnapshot:
+    """Freeze the members, areas and heads of the latest (or a given) version (SPC Art. 8-9)."""
+    version = version or latest_version(session, estate_id=estate.id)
+    if version is None:
+        raise InvalidInput("该小区还没有业主名册 / the estate has no register yet", code="register_missing")
+    members = version_members(session, version_id=version.id)
+    snapshot = RollSnapshot(
+        estate_id=estate.id,
+        version_id=version.id,
+        purpose=purpose,
+        total_area=sum((member.area for member in members), Decimal(0)),
+        total_heads=sum(member.heads for member in members),
+    )
+    session.add(snapshot)
+    session.flush()
+    unit_ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.estate_id == estate.id)).all())
+    session.execute(
+        insert(RollMember),
+        [{"snapshot_id": snapshot.id, "member_key": m.key, "area": m.area, "heads": m.heads} for m in members],
+    )
+    member_ids = dict(
+        session.execute(select(RollMember.member_key, RollMember.id).where(RollMember.snapshot_id == snapshot.id)).all()
+    )
+    links = [
+        {"member_id": member_ids[member.key], "unit_id": unit_ids[code]} for member in members for code in member.unit_ids
+    ]
+    for start in range(0, len(links), _CHUNK):
+        session.execute(insert(RollMemberUnit), links[start : start + _CHUNK])
+    session.flush()
+    return snapshot
