@@ -38,6 +38,41 @@ def db_upgrade() -> None:
 
 
 @app.command()
+def serve(
+    host: str = typer.Option(None, help="address to listen on (default: ASSEMBLY_HOST or 127.0.0.1)"),
+    port: int = typer.Option(None, min=1, max=65535, help="port (default: ASSEMBLY_PORT or 8000)"),
+    demo_if_empty: bool = typer.Option(False, "--demo-if-empty", help="load the demo estate into an empty database"),
+) -> None:
+    """Migrate the database and start the web server."""
+    from assembly.config import get_settings
+    from assembly.serve import run
+
+    settings = get_settings()
+    run(host=host or settings.host, port=port or settings.port, demo_if_empty=demo_if_empty)
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo estate (code `demo`) with its ~2,000-unit register; idempotent."""
+    from assembly.config import get_settings
+    from assembly.demo import load_demo
+    from assembly.migrations import upgrade
+    from assembly.runtime import get_engine
+
+    from assembly.db import unit_of_work
+
+    engine = get_engine()
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        summary = load_demo(session, id_key=get_settings().id_hash_key)
+    state = "已创建 / created" if summary.created else "已存在 / already present"
+    typer.echo(
+        f"示范小区 {summary.estate.code} {state}: register version {summary.version_number}, "
+        f"{summary.units} units, {summary.members} voting members"
+    )
+
+
+@app.command()
 def tally(file: Path = typer.Argument(..., help="an assembly-tally/1 JSON file")) -> None:
     """Recount one motion or election from a tally file (shared/spec/tally-format.md)."""
     from assembly.voting import tally as tally_file

@@ -154,3 +154,17 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ["ASSEMBLY_VAR_DIR"] = tempfile.mkdtemp(prefix="assembly-test-var-")
+
+
+def _hypothesis_profiles() -> None:
+    from hypothesis import HealthCheck, settings
+
+    # No deadlines: a test checks, a benchmark measures (timing never fails a test).
+    settings.register_profile("dev", max_examples=200, deadline=None)
+    settings.register_profile(
+        "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+_hypothesis_profiles()

@@ -1,0 +1,70 @@
+# Assembly — two commands: `make run` and `make test`. Everything installs into .venv/ by itself.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+PYTEST := $(BIN)/python -m pytest
+# CI runs a bounded slice of the slow suites (browser, load, fuzz); locally everything runs.
+export HYPOTHESIS_PROFILE ?= $(if $(filter true,$(CI)),ci,dev)
+
+.PHONY: help install install-test run test test-sqlite test-postgresql test-browser browser bench clean
+
+help:
+	@echo "make run    — install into .venv, migrate, load the demo estate if empty, serve"
+	@echo "make test   — install test tools, run the whole suite on SQLite and PostgreSQL, and the browser tests"
+	@echo "make bench  — run the benchmarks (bench/README.md keeps the latest figures)"
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements/runtime.txt pyproject.toml
+	$(BIN)/python -m pip install --quiet -r requirements/runtime.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements/dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/assembly serve --demo-if-empty
+
+# Debian's Chromium for the browser tests (never a browser download); installed when root and missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; \
+		else echo "chromium is missing and we are not root: browser tests will be skipped"; fi; \
+	fi
+
+test: install-test browser
+	$(MAKE) --no-print-directory test-sqlite
+	@if $(BIN)/python scripts/pg_ready.py "$(PG_URL)"; then \
+		$(MAKE) --no-print-directory test-postgresql; \
+	elif [ "$$CI" = true ]; then echo "PostgreSQL does not answer at $(PG_URL): required in CI"; exit 1; \
+	else echo "SKIPPED: PostgreSQL does not answer at $(PG_URL); the PostgreSQL run did not happen"; fi
+	$(MAKE) --no-print-directory test-browser
+
+test-sqlite: install-test
+	$(PYTEST) -q -m "not browser" --db sqlite
+
+test-postgresql: install-test
+	ASSEMBLY_TEST_PG_URL="$(PG_URL)" $(PYTEST) -q -m "not browser" --db postgresql
+
+test-browser: install-test
+	$(PYTEST) -q -m browser --db sqlite
+
+bench: install-test
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

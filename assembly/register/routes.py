@@ -1,0 +1,54 @@
+"""Public estate pages and the register summary API (aggregates only: no names, no units)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from assembly.area import format_area
+from assembly.register import service
+from assembly.register.models import Community, StreetOffice
+from assembly.web.deps import SessionDep
+from assembly.web.templating import render
+
+router = APIRouter()
+
+
+class RegisterSummary(BaseModel):
+    estate: str
+    name: str
+    version: int | None
+    units: int
+    members: int
+    total_area: str
+
+
+def _summary(session, code: str) -> tuple[object, RegisterSummary]:
+    estate = service.get_estate(session, code)
+    version = service.latest_version(session, estate_id=estate.id)
+    return estate, RegisterSummary(
+        estate=estate.code,
+        name=estate.name,
+        version=version.number if version else None,
+        units=version.unit_count if version else 0,
+        members=version.member_count if version else 0,
+        total_area=format_area(version.total_area) if version else "0",
+    )
+
+
+@router.get("/api/estates/{code}", tags=["register"])
+def estate_summary(code: str, session: SessionDep) -> RegisterSummary:
+    """The estate's register in aggregate: the denominators of every vote."""
+    return _summary(session, code)[1]
+
+
+@router.get("/estate/{code}", include_in_schema=False)
+def estate_page(code: str, request: Request, session: SessionDep):
+    estate, summary = _summary(session, code)
+    community = session.get(Community, estate.community_id)
+    street_office = session.get(StreetOffice, community.street_office_id)
+    return render(
+        request,
+        "register/estate.html",
+        {"estate": estate, "summary": summary, "community": community, "street_office": street_office},
+    )

@@ -1,0 +1,1 @@
+"""The web layer shared by every feature: templates, dependencies, errors, security headers."""
