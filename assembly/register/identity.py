@@ -17,6 +17,10 @@ _OTHER_DOCUMENT = re.compile(r"^[A-Z0-9()（）-]{5,30}$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _PHONE = re.compile(r"^\+?[\d -]{6,20}$")
+# 统一社会信用代码 (GB 32100-2015): companies own units too; 17 of its 18 characters are often digits.
+_USCC_CHARACTERS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC = re.compile(r"^[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$")
 
 
 class IdentityError(ValueError):
@@ -34,15 +38,30 @@ def normalize_id_number(raw: str) -> str:
     if not number:
         raise IdentityError("证件号码为空 / identity number is empty")
     if len(number) == 18 and number[:17].isdigit():
-        if not _MAINLAND.match(number) or mainland_check_character(number[:17]) != number[17]:
-            raise IdentityError("身份证号码校验位不符 / resident ID check character does not match")
-        return number
+        if _MAINLAND.match(number) and mainland_check_character(number[:17]) == number[17]:
+            return number
+        if uscc_valid(number):
+            return number
+        raise IdentityError("身份证号码校验位不符 / resident ID check character does not match")
+    if number.isdigit() and len(number) in (16, 17, 19):
+        # One digit short or long of a resident ID: a typo, not another kind of document.
+        raise IdentityError(
+            f"{len(number)} 位数字：居民身份证号码应为 18 位 / {len(number)} digits: a resident ID has 18"
+        )
     if not _OTHER_DOCUMENT.match(number):
         raise IdentityError(
             "证件号码格式不对：18 位身份证号码或 5-30 位字母数字的其他证件号 / "
             "expected an 18-character resident ID or a 5-30 character document number"
         )
     return number
+
+
+def uscc_valid(code: str) -> bool:
+    """Whether `code` is a unified social credit code with a valid check character (GB 32100-2015)."""
+    if not _USCC.match(code):
+        return False
+    total = sum(_USCC_CHARACTERS.index(char) * weight for char, weight in zip(code[:17], _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARACTERS[(31 - total % 31) % 31] == code[17]
 
 
 def id_hash(key: str, number: str) -> str:

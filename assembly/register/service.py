@@ -34,6 +34,7 @@ from assembly.register.rows import RegisterRow
 from assembly.voting import rules
 
 _CHUNK = 5_000
+_TEXT_LIMIT = 500  # register_version.reason and .evidence_ref
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,10 @@ def _ensure_persons(session: Session, estate_id: int, rows: list[RegisterRow], i
     wanted: dict[str, RegisterRow] = {}
     for row in rows:
         if not row.developer:
-            wanted.setdefault(identity.id_hash(id_key, row.id_number), row)
+            hashed = identity.id_hash(id_key, row.id_number)
+            # An owner of several units may give the phone on one row only: keep the phone.
+            if hashed not in wanted or (row.phone and not wanted[hashed].phone):
+                wanted[hashed] = row
     existing = {
         hashed: (person_id, name, phone)
         for person_id, hashed, name, phone in session.execute(
@@ -264,8 +268,17 @@ def apply_register(
         raise InvalidInput("名册为空 / the register has no rows", code="register_empty")
     if not reason.strip():
         raise InvalidInput("请说明变更原因 / a reason is required", code="reason_required")
+    if len(reason.strip()) > _TEXT_LIMIT or len(evidence_ref.strip()) > _TEXT_LIMIT:
+        # The columns hold 500 characters; PostgreSQL would refuse more, SQLite would keep it.
+        raise InvalidInput(
+            f"变更原因和依据各不超过 {_TEXT_LIMIT} 字 / reason and evidence are at most {_TEXT_LIMIT} characters each",
+            code="reason_too_long",
+        )
     units = _group_units(rows, id_key)
     digest = _content_digest(units, id_key)
+    # One writer per estate: two imports at once must not both become version N+1 (PostgreSQL;
+    # SQLite's BEGIN IMMEDIATE already serialises writers).
+    session.execute(select(Estate.id).where(Estate.id == estate.id).with_for_update())
     previous = latest_version(session, estate_id=estate.id)
     new_facts = {code: facts for code, (facts, _rows) in units.items()}
     if previous is not None and previous.content_sha256 == digest:
