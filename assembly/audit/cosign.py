@@ -154,7 +154,9 @@ class ForkDetected(WitnessError):
 
 class Witness:
     """An observer's witness: remembers, per log, the last checkpoint it cosigned (in a small
-    JSON file at `state_path`) and cosigns a new one only if a consistency proof links them."""
+    JSON file at `state_path`) and cosigns a new one only if a consistency proof links them.
+    The first checkpoint of a log is taken on trust (the observer checks it once with
+    `assembly audit verify`); every later one must extend it."""
 
     def __init__(self, cosigner: Cosigner, state_path: Path, logs: Iterable[Verifier]) -> None:
         self.cosigner = cosigner

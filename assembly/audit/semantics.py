@@ -188,6 +188,10 @@ class Ledger:
             self.fail("ballots.roll", index, f"ballot by {member}, who is not on the frozen roll",
                       f"投票人 {member} 不在冻结名册中")
         when = parse_time(entry["time"])
+        if when > parse_time(entry["at"]):
+            self.fail("ballots.window", index,
+                      f"ballot logged at {entry['at']}, before it was cast at {entry['time']}",
+                      f"选票记录时间 {entry['at']} 早于投票时间 {entry['time']}")
         if not motion.roll.opens <= when <= motion.roll.closes:
             self.fail("ballots.window", index, f"ballot cast at {entry['time']}, outside the voting window",
                       f"投票时间 {entry['time']} 不在投票期间内")

@@ -39,8 +39,8 @@ def verify_export(
     trusted_keys: Sequence[str] | None = None,
     recount: Recount | None = None,
 ) -> VerifyReport:
-    """Check an export directory; `since` is an older checkpoint note (text or a path to it)
-    the observer kept. `trusted_keys` (vkey texts, the log's first) replace the export's own
+    """Check an export directory; `since` is an older checkpoint note the observer kept: its
+    text (a note always holds newlines), or a path to it (a Path, or a str without newlines). `trusted_keys` (vkey texts, the log's first) replace the export's own
     `keys` file when the observer has the keys from the notice board. `recount` replaces the
     platform's tally function (assembly.voting.tally.tally) for results."""
     directory = Path(directory)
@@ -122,6 +122,8 @@ def _load_checkpoint(directory: Path, keys: list[Verifier] | None, findings: Fin
 
 def _load_since(since: str | bytes | Path, keys: list[Verifier] | None, current: Checkpoint | None,
                 findings: Findings) -> Checkpoint | None:
+    if isinstance(since, str) and "\n" not in since:
+        since = Path(since)
     if isinstance(since, Path):
         try:
             since = since.read_bytes()
@@ -193,8 +195,8 @@ def _check_entry(
     if latest is not None and moment < latest:
         fail("entries.time", f"logged at {entry['at']}, before the entry above it", f"记录时间 {entry['at']} 早于前一条")
     if not problems:
-        try:
-            ledger.feed(index, entry)
+        try:  # by the number the entry gives itself, which its cross-references also use
+            ledger.feed(entry["index"], entry)
         except (KeyError, TypeError, ValueError) as exc:  # shapes passed, contents still odd
             fail("entries.fields", f"cannot be read: {exc}", f"无法解读：{exc}")
     return moment if latest is None or moment > latest else latest
@@ -205,16 +207,19 @@ def _check_tree(compact: CompactRange, checkpoint: Checkpoint | None, marks: dic
     count = compact.size
     findings.ok("entries.format", Words(f"{count} entries, each one canonical JSON line", f"共 {count} 条，每条为一行规范 JSON"))
     findings.ok("entries.fields", Words("every entry has its fields", "每条记录字段齐全"))
-    findings.ok("entries.index", Words(f"entries numbered 0 to {count - 1} without gaps", f"条目编号 0 至 {count - 1} 连续"))
+    if count:
+        findings.ok("entries.index", Words(f"entries numbered 0 to {count - 1} without gaps", f"条目编号 0 至 {count - 1} 连续"))
+    else:
+        findings.ok("entries.index", Words("the log is empty", "日志为空"))
     findings.ok("entries.time", Words("entry times never go back", "条目时间从不倒退"))
     if checkpoint is None:
         findings.fail("tree.root", None, Words("no readable checkpoint to compare with", "没有可读的检查点可供比对"))
         return
     size = checkpoint.size
     if count < size:
-        findings.fail("tree.size", count, Words(f"the checkpoint covers {size} entries but the export has {count}: "
-                                                f"entries from {count} on are missing",
-                                                f"检查点涵盖 {size} 条，导出只有 {count} 条：自第 {count} 条起缺失"))
+        findings.fail("tree.size", count, Words(f"the checkpoint covers {size} entries, the export has {count}: "
+                                                f"{size - count} missing",
+                                                f"检查点涵盖 {size} 条，导出只有 {count} 条：缺少 {size - count} 条"))
         findings.fail("tree.root", None, Words("cannot recompute the root: entries are missing", "条目缺失，无法重算默克尔根"))
         return
     if count > size:

@@ -197,6 +197,7 @@ def test_since_an_older_checkpoint_of_the_same_log(tmp_path, log_signer):
         assert report.check("since.consistency").ok
     (tmp_path / "old.checkpoint").write_text(estate.checkpoint(size=7))
     assert verify(directory, since=tmp_path / "old.checkpoint").ok
+    assert verify(directory, since=str(tmp_path / "old.checkpoint")).ok  # as the CLI passes it
 
 
 def test_since_a_fork_is_detected(tmp_path, log_signer):
@@ -238,6 +239,15 @@ def test_ballot_outside_the_voting_window(tmp_path, log_signer):
     report = verify(estate.export(tmp_path / "e"))
     assert report.failed() == ["ballots.window"]
     assert report.first_bad_entry == late
+
+
+def test_ballot_logged_before_it_was_cast(tmp_path, log_signer):
+    estate = Estate(log_signer)
+    build_history(estate)
+    backdated = estate.log("ballot.cast", {"id": "m-p1", "role": "owner"}, at="2025-03-17T10:00:00Z", motion="mo-2",
+                           member="m-p1", by="owner", commitment="00" * 32, time="2025-03-17T11:00:00Z")
+    report = verify(estate.export(tmp_path / "e"))
+    assert report.failed() == ["ballots.window"] and report.first_bad_entry == backdated
 
 
 def test_unopened_ballot_of_a_closed_motion(tmp_path, log_signer):
