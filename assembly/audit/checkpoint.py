@@ -8,12 +8,11 @@ Witness cosignatures are further signature lines on the same note (cosign.py).
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from assembly.audit.merkle import HASH_SIZE
-from assembly.audit.note import NoteError, OpenedNote, Signer, Verifier, open_note, sign
+from assembly.audit.note import NoteError, OpenedNote, Signer, Verifier, decode_base64, open_note, sign
 
 
 class CheckpointError(NoteError):
@@ -65,9 +64,9 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if not size_text.isascii() or not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
         raise CheckpointError(f"checkpoint size {size_text!r} is not a decimal without leading zeros")
     try:
-        root = base64.b64decode(root_text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise CheckpointError("checkpoint root is not base64") from None
+        root = decode_base64(root_text, "checkpoint root")
+    except NoteError as exc:
+        raise CheckpointError(str(exc)) from None
     if len(root) != HASH_SIZE or base64.b64encode(root).decode("ascii") != root_text:
         raise CheckpointError("checkpoint root is not the base64 of a 32-byte hash")
     if any(not line for line in extensions):

@@ -35,8 +35,7 @@ from assembly.audit.note import (
     is_valid_key_name,
     key_id,
     parse_note,
-    parse_typed_key,
-    split_key,
+    parse_signer_key,
 )
 
 MAX_TIMESTAMP = 2**63 - 1
@@ -110,14 +109,9 @@ class Cosigner:
 
 def new_cosigner(skey: str) -> Cosigner:
     """A cosigner from `PRIVATE+KEY+name+hexid+base64(0x04 || seed)`."""
-    private, key, name, hex_id, blob64 = split_key(skey.strip(), 5)
-    if (private, key) != ("PRIVATE", "KEY"):
-        raise NoteError("a signer key starts with PRIVATE+KEY+")
-    kind, seed = parse_typed_key(name, hex_id, blob64)
-    if kind != COSIGNATURE_V1 or len(seed) != 32:
-        raise NoteError("not a cosignature/v1 witness key")
+    name, expected_id, seed = parse_signer_key(skey, COSIGNATURE_V1)
     cosigner = Cosigner(name, seed)
-    if cosigner.key_id != int(hex_id, 16):
+    if cosigner.key_id != expected_id:
         raise NoteError("witness key id does not match its key")
     return cosigner
 

@@ -88,7 +88,8 @@ def is_valid_key_name(name: str) -> bool:
     return bool(name) and "+" not in name and not any(char.isspace() for char in name)
 
 
-def _decode_b64(text: str, what: str) -> bytes:
+def decode_base64(text: str, what: str) -> bytes:
+    """Strict standard base64 (RFC 4648 section 4, padded); NoteError naming `what` otherwise."""
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
@@ -155,22 +156,29 @@ def parse_typed_key(name: str, hex_id: str, blob64: str) -> tuple[int, bytes]:
         raise NoteError(f"invalid key name {name!r}")
     if len(hex_id) != 8 or any(char not in "0123456789abcdefABCDEF" for char in hex_id):
         raise NoteError("malformed key: the key id is not 8 hex digits")
-    blob = _decode_b64(blob64, "key")
+    blob = decode_base64(blob64, "key")
     if len(blob) < 2:
         raise NoteError("malformed key: no key material")
     return blob[0], blob[1:]
 
 
-def new_signer(skey: str) -> Ed25519Signer:
-    """An Ed25519 signer from `PRIVATE+KEY+name+hexid+base64(0x01 || seed)`."""
+def parse_signer_key(skey: str, kind: int) -> tuple[str, int, bytes]:
+    """(name, key id, 32-byte seed) from `PRIVATE+KEY+name+hexid+base64(kind || seed)`; the
+    caller derives the public key and must check it against the key id."""
     private, key, name, hex_id, blob64 = split_key(skey.strip(), 5)
     if (private, key) != ("PRIVATE", "KEY"):
         raise NoteError("a signer key starts with PRIVATE+KEY+")
-    kind, seed = parse_typed_key(name, hex_id, blob64)
-    if kind != ED25519 or len(seed) != 32:
-        raise NoteError("not an Ed25519 signer key")
+    found, seed = parse_typed_key(name, hex_id, blob64)
+    if found != kind or len(seed) != 32:
+        raise NoteError(f"not a signer key of type 0x{kind:02x}")
+    return name, int(hex_id, 16), seed
+
+
+def new_signer(skey: str) -> Ed25519Signer:
+    """An Ed25519 signer from `PRIVATE+KEY+name+hexid+base64(0x01 || seed)`."""
+    name, expected_id, seed = parse_signer_key(skey, ED25519)
     signer = Ed25519Signer(name, seed)
-    if signer.key_id != int(hex_id, 16):
+    if signer.key_id != expected_id:
         raise NoteError("signer key id does not match its key")
     return signer
 
@@ -257,7 +265,7 @@ def parse_note(note: str | bytes) -> tuple[str, list[Signature]]:
         name, _, blob64 = line[len(EM_DASH_PREFIX) :].partition(" ")
         if not is_valid_key_name(name) or not blob64:
             raise NoteError(f"malformed signature line for {name!r}")
-        blob = _decode_b64(blob64, f"signature of {name}")
+        blob = decode_base64(blob64, f"signature of {name}")
         if len(blob) < 5:
             raise NoteError(f"signature of {name} is too short")
         signatures.append(Signature(name, struct.unpack(">I", blob[:4])[0], blob[4:]))
