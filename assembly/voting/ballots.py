@@ -1,0 +1,82 @@
+"""Which ballot counts for each voting member: one ballot per member per motion, the owner's own
+(or paper) ballot beats a proxy's, and `revote` settles equal ones. Pure; the server reuses it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+CHOICES = ("agree", "oppose", "abstain")
+BY = {"owner": 1, "paper": 1, "proxy": 0}  # rank: a member's own or paper ballot beats a proxy's
+REVOTES = ("last", "first")
+
+UNKNOWN_UNIT = "unknown unit"
+INVALID_CHOICE = "invalid choice"
+INVALID_CHOICES = "invalid choices"
+DUPLICATE = "duplicate"
+OWNER_VOTED = "owner voted"
+
+
+class Cast(NamedTuple):
+    """One ballot as it arrived, in arrival order: whose it is, how it was cast, and what, if
+    anything, is wrong with what it says (a NamedTuple: a tally builds tens of thousands)."""
+
+    member: str | None  # the voting member's key; None when the unit is not on the roll
+    by: str = "owner"
+    defect: str | None = None  # INVALID_CHOICE or INVALID_CHOICES
+
+
+class Rejection(NamedTuple):
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    counted: Mapping[str, int]  # member key -> index of the ballot that counts
+    rejected: tuple[Rejection, ...]  # in arrival order
+
+
+def resolve_ballots(casts: Iterable[Cast], *, revote: str = "last") -> Resolution:
+    """Keep one ballot per member. A ballot refused on arrival is rejected with its reason; a
+    ballot later replaced (by a revote under "last", or by the owner over their proxy) was
+    valid when cast and is simply no longer counted, so it is not listed."""
+    if revote not in REVOTES:
+        raise ValueError(f"revote must be 'last' or 'first', not {revote!r}")
+    replace_equal = revote == "last"
+    counted: dict[str, tuple[int, int]] = {}  # member -> (index, rank)
+    rejected: list[Rejection] = []
+    for index, (member, by, defect) in enumerate(casts):
+        if member is None:
+            rejected.append(Rejection(index, UNKNOWN_UNIT))
+            continue
+        if defect is not None:
+            rejected.append(Rejection(index, defect))
+            continue
+        rank = BY.get(by)
+        if rank is None:
+            raise ValueError(f"a ballot is cast by owner, paper or proxy, not {by!r}")
+        held = counted.get(member)
+        if held is None or rank > held[1] or (rank == held[1] and replace_equal):
+            counted[member] = (index, rank)
+        elif rank < held[1]:
+            rejected.append(Rejection(index, OWNER_VOTED))
+        else:
+            rejected.append(Rejection(index, DUPLICATE))
+    return Resolution({member: index for member, (index, _) in counted.items()}, tuple(rejected))
+
+
+def choice_defect(choice: str) -> str | None:
+    """Why a motion ballot's choice cannot count, or None."""
+    return None if choice in CHOICES else INVALID_CHOICE
+
+
+def choices_defect(choices: Sequence[str], *, candidates: Collection[str], seats: int) -> str | None:
+    """Why an election ballot cannot count, or None: more than `seats` names, a name twice, or
+    someone who is not a candidate. An empty list is a valid blank ballot."""
+    if len(choices) > seats or len(set(choices)) != len(choices):
+        return INVALID_CHOICES
+    if any(choice not in candidates for choice in choices):
+        return INVALID_CHOICES
+    return None
