@@ -45,5 +45,6 @@ class UTCDateTime(TypeDecorator):
 def load_all_models() -> type[SQLModel]:
     """Import every feature's tables so that SQLModel.metadata is complete (Alembic, tests)."""
     import assembly.register.models  # noqa: F401
+    import assembly.auth.models  # noqa: F401
 
     return SQLModel
