@@ -1,0 +1,55 @@
+"""The server's clock-driven duties, once a minute: sign the checkpoints that are due.
+
+Later capabilities add theirs here (closing motions at closes_at, overdue notifications). Each
+duty runs in its own transaction; a failure is logged and retried at the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from assembly.config import Settings
+from assembly.db import unit_of_work
+
+log = logging.getLogger("assembly.ticker")
+INTERVAL_SECONDS = 60
+
+
+def tick(engine: Engine, settings: Settings) -> None:
+    from assembly.audit.service import sign_due_checkpoints
+
+    with unit_of_work(engine) as session:
+        signed = sign_due_checkpoints(session, settings=settings)
+    if signed:
+        log.info("signed %d checkpoint(s)", signed)
+
+
+async def run_forever(engine: Engine, settings: Settings) -> None:
+    while True:
+        await asyncio.sleep(INTERVAL_SECONDS)
+        try:
+            await run_in_threadpool(tick, engine, settings)
+        except Exception:  # noqa: BLE001 - logged; the next tick retries
+            log.exception("ticker duty failed")
+
+
+class Ticker:
+    """Started and stopped by the application's lifespan (only when serving, not in tests)."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(run_forever(self.engine, self.settings))
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self.task
