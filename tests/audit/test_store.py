@@ -205,3 +205,85 @@ def test_key_rotation_keeps_old_keys_listed(session, monkeypatch):
     assert len(keys) == 2
     assert keys[0] == service.log_signer(rotated, service.origin(rotated, estate)).verifier.vkey
     assert keys[1] == service.log_signer(first, service.origin(first, estate)).verifier.vkey
+
+
+def _tamper_setup(engine, code):
+    with unit_of_work(engine) as session:
+        estate = make_estate(session, code)
+        note_entries(session, estate, 12)
+        service.sign(session, settings=get_settings(), estate=estate)
+        return estate.id
+
+
+def test_deleting_an_entry_in_the_database_is_named(engine_copy, tmp_path):
+    estate_id = _tamper_setup(engine_copy, "t1")
+    with unit_of_work(engine_copy) as session:
+        session.execute(AuditEntry.__table__.delete().where(AuditEntry.estate_id == estate_id, AuditEntry.idx == 5))
+    _export(engine_copy, "t1", tmp_path / "x")
+    report = verify_export(tmp_path / "x")
+    assert not report.ok and report.first_bad_entry == 5
+
+
+def test_swapping_two_entries_in_the_database_is_named(engine_copy, tmp_path):
+    estate_id = _tamper_setup(engine_copy, "t2")
+    with unit_of_work(engine_copy) as session:
+        bodies = dict(
+            session.execute(
+                select(AuditEntry.idx, AuditEntry.body).where(AuditEntry.estate_id == estate_id, AuditEntry.idx.in_([3, 4]))
+            ).all()
+        )
+        for index, other in ((3, 4), (4, 3)):
+            session.execute(
+                update(AuditEntry)
+                .where(AuditEntry.estate_id == estate_id, AuditEntry.idx == index)
+                .values(body=bytes(bodies[other]))
+            )
+    _export(engine_copy, "t2", tmp_path / "x")
+    report = verify_export(tmp_path / "x")
+    assert not report.ok and report.first_bad_entry == 3
+
+
+def _rewrite_log(session, estate, entries: int, start: int) -> None:
+    """What an operator with database access could do: throw the log away and write another."""
+    session.execute(AuditEntry.__table__.delete().where(AuditEntry.estate_id == estate.id))
+    session.execute(AuditHash.__table__.delete().where(AuditHash.estate_id == estate.id))
+    session.execute(update(service.AuditLog).where(service.AuditLog.estate_id == estate.id).values(size=0))
+    note_entries(session, estate, entries, start=start)
+
+
+def test_rewritten_tail_resigned_with_another_key_fails_against_the_trusted_key(engine_copy, tmp_path):
+    from assembly.audit.note import generate_key
+
+    _tamper_setup(engine_copy, "t3")
+    forged = get_settings().model_copy(update={"log_signing_key": generate_key("forger")[0]})
+    with unit_of_work(engine_copy) as session:
+        estate = session.scalars(select(Estate).where(Estate.code == "t3")).one()
+        trusted = service.verifier_keys(session, get_settings(), estate)[0]
+        _rewrite_log(session, estate, 12, start=100)
+        service.sign(session, settings=forged, estate=estate)
+        service.export(session, settings=forged, estate=estate, out=tmp_path / "x")
+    # Self-consistent under the forger's key, which the export now lists first …
+    assert verify_export(tmp_path / "x").ok
+    # … but refused under the key the observer took from the notice board.
+    report = verify_export(tmp_path / "x", trusted_keys=[trusted])
+    assert not report.ok
+    assert [check.name for check in report.checks if not check.ok][0] == "keys"
+
+
+def test_witness_refuses_a_forked_checkpoint_from_the_database(engine_copy, tmp_path):
+    from assembly.audit.cosign import ForkDetected, Witness, generate_witness_key, new_cosigner
+    from assembly.audit.note import new_verifier
+
+    _tamper_setup(engine_copy, "t4")
+    _export(engine_copy, "t4", tmp_path / "first")
+    log_key = new_verifier((tmp_path / "first" / "keys").read_text().splitlines()[0])
+    witness = Witness(new_cosigner(generate_witness_key("observer.example")[0]), tmp_path / "w.json", [log_key])
+    witness.cosign((tmp_path / "first" / "checkpoint").read_text())
+    # The operator rewrites history and re-signs with the real key: a fork of the same log.
+    with unit_of_work(engine_copy) as session:
+        estate = session.scalars(select(Estate).where(Estate.code == "t4")).one()
+        _rewrite_log(session, estate, 14, start=50)
+        forked = service.sign(session, settings=get_settings(), estate=estate)
+    with pytest.raises(ForkDetected):
+        witness.cosign(forked.note, [])
+    assert list((tmp_path / "forks").iterdir())
