@@ -44,11 +44,21 @@ def estate_summary(code: str, session: SessionDep) -> RegisterSummary:
 
 @router.get("/estate/{code}", include_in_schema=False)
 def estate_page(code: str, request: Request, session: SessionDep):
+    from assembly.audit import service as audit
+
     estate, summary = _summary(session, code)
     community = session.get(Community, estate.community_id)
     street_office = session.get(StreetOffice, community.street_office_id)
+    checkpoint = audit.latest_checkpoint(session, estate_id=estate.id)
     return render(
         request,
         "register/estate.html",
-        {"estate": estate, "summary": summary, "community": community, "street_office": street_office},
+        {
+            "estate": estate,
+            "summary": summary,
+            "community": community,
+            "street_office": street_office,
+            "log_key": audit.verifier_keys(session, request.app.state.settings, estate)[0],
+            "checkpoint": checkpoint,
+        },
     )

@@ -11,8 +11,11 @@ from assembly.demo import load_demo
 
 @pytest.fixture
 def demo_client(client, engine_copy):
+    from assembly.ticker import tick
+
     with unit_of_work(engine_copy) as session:
         load_demo(session, id_key=get_settings().id_hash_key)
+    tick(engine_copy, get_settings())  # the minute duty signs the first checkpoint
     return client
 
 
@@ -69,3 +72,22 @@ def test_no_cdn_anywhere_in_pages(demo_client):
     for path in ("/", "/estate/demo"):
         text = demo_client.get(path).text
         assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text
+
+
+def test_estate_page_publishes_the_log_key_and_checkpoint_endpoint_serves_the_note(demo_client):
+    from assembly.audit.checkpoint import open_checkpoint
+    from assembly.audit.note import new_verifier
+
+    keys = demo_client.get("/api/estates/demo/keys").text.splitlines()
+    assert keys and keys[0].split("+")[0].endswith("/estate/demo")
+    page = demo_client.get("/estate/demo").text
+    assert keys[0] in page
+    response = demo_client.get("/api/estates/demo/checkpoint")
+    assert response.status_code == 200
+    checkpoint, _ = open_checkpoint(response.text, new_verifier(keys[0]))
+    assert checkpoint.size >= 1  # the demo's register version at least
+
+
+def test_checkpoint_of_an_unknown_estate_is_a_json_404(client):
+    response = client.get("/api/estates/nowhere/checkpoint")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "estate_not_found"
