@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
@@ -19,6 +19,8 @@ log = logging.getLogger("assembly")
 
 
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    from assembly.auth.web import authenticate
+
     settings = settings or get_settings()
     if engine is None:
         from assembly.runtime import get_engine
@@ -30,18 +32,28 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         docs_url=None,  # Swagger UI loads from a CDN; we serve nothing from outside
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        # Every route: who is asking, and the CSRF check on every state-changing request.
+        dependencies=[Depends(authenticate)],
     )
     app.state.settings = settings
     app.state.engine = engine
     log.info("Assembly %s, %s", __version__, database_version(engine))
 
     errors.install(app)
+    from assembly.auth import web as auth_web
+
+    auth_web.install(app)  # session/CSRF cookies, 401 → login page for people
     app.mount("/static", StaticFiles(directory=str(web_dir() / "static")), name="static")
 
     from assembly.register.routes import router as register_router
     from assembly.web.pages import router as pages_router
 
+    from assembly.auth.card_routes import router as card_router
+    from assembly.auth.routes import router as auth_router
+
     app.include_router(pages_router)
     app.include_router(register_router)
+    app.include_router(auth_router)
+    app.include_router(card_router)
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))
     return app

@@ -239,7 +239,7 @@ def _fail(session: Session, keys, *, now, ip, reason, account: Account | None, m
         actor_pseudonym=account.pseudonym if account else None, actor_role=account.role if account else None,
     )
     if delay:
-        message = f"{message}。{throttle.wait_message(delay)}"
+        message = throttle.with_wait(message, delay)
     return Attempt(account, error(message))
 
 

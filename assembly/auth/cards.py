@@ -262,7 +262,7 @@ def _fail(session: Session, card: OwnerCard, *, ip: str | None, now: datetime, r
     events.record(session, events.LOGIN_FAILED, estate_id=card.estate_id, subject=f"card:{card.id}", ip=ip,
                   reason=reason, at=now, method="card", actor_role="owner")
     if delay:
-        message = f"{message}。{throttle.wait_message(delay)}"
+        message = throttle.with_wait(message, delay)
     return Attempt(card, BadCredentials(message, code=reason))
 
 

@@ -113,3 +113,10 @@ def wait_message(seconds: int) -> str:
     else:
         chinese, english = f"{rest} 秒", f"{rest} s"
     return f"尝试次数过多，请在 {chinese}后再试 / too many attempts; try again in {english}"
+
+
+def with_wait(message: str, seconds: int) -> str:
+    """A failure message followed by when to try again, Chinese half and English half kept apart."""
+    chinese, _, english = message.partition(" / ")
+    wait_chinese, _, wait_english = wait_message(seconds).partition(" / ")
+    return f"{chinese}。{wait_chinese} / {english}; {wait_english}" if english else f"{chinese}。{wait_chinese}"

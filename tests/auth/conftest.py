@@ -270,6 +270,16 @@ def web_https(engine_copy) -> Web:
     return make_web(engine_copy, site_url="https://assembly.example")
 
 
+def flat_routes(routes, prefix: str = ""):
+    """(path, methods) of every route of an application, through included routers (FastAPI nests them)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from flat_routes(inner.routes, prefix + (getattr(route.include_context, "prefix", "") or ""))
+        elif getattr(route, "methods", None) and getattr(route, "path", None):
+            yield prefix + route.path, frozenset(route.methods) - {"HEAD"}
+
+
 @pytest.fixture(scope="session")
 def kit():
     """The builders and constants above, for test modules (conftest is not importable under importlib)."""
@@ -278,5 +288,5 @@ def kit():
     return SimpleNamespace(
         T0=T0, PASSWORD=PASSWORD, build_world=build_world, make_account=make_account, enrol_totp=enrol_totp,
         principal=principal, issue=issue, id_number=id_number, csrf_of=csrf_of, api_csrf=api_csrf, make_web=make_web,
-        Clock=Clock,
+        Clock=Clock, flat_routes=flat_routes,
     )

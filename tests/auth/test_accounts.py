@@ -203,3 +203,16 @@ def test_password_change_ends_other_sessions(session, kit, world, settings):
     assert sessions.resolve(session, token=here.token, settings=settings, now=kit.T0)
     assert sessions.resolve(session, token=elsewhere.token, settings=settings, now=kit.T0) is None
     assert _login(session, kit, settings, account.username, "a-brand-new-passphrase").ok
+
+
+@pytest.mark.real_argon2
+def test_a_hash_with_old_parameters_is_upgraded_at_login(session, kit, world, settings):
+    from argon2 import PasswordHasher, Type
+
+    from assembly.auth import hashing
+
+    account = kit.make_account(session, Role.OBSERVER, world)
+    account.password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID).hash(kit.PASSWORD)
+    assert _login(session, kit, settings, account.username, kit.PASSWORD).ok
+    assert not hashing.needs_rehash(account.password_hash)
+    assert hashing.verify_secret(account.password_hash, kit.PASSWORD)

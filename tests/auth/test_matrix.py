@@ -1,0 +1,295 @@
+"""The access matrix: every route of the application × every role (and anonymous) × own / other estate.
+
+The table below is the expected answer for each. The test first compares the table with the
+application's route table: a route without an entry fails, so a new route cannot arrive unreviewed.
+"Own" is the estate the scoped accounts and the owner belong to (alpha); "other" is an estate
+under another street office (beta). The administrator spans both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from assembly.auth import cards, totp
+from assembly.auth.accounts import get_account
+from assembly.auth.permissions import Role
+from assembly.auth.sessions import account_principal
+
+ANON, OWNER = "anonymous", "owner"
+CHAIR, MEMBER, CSTAFF = "committee_chair", "committee_member", "committee_staff"
+RC, OBS, SO, ADMIN = "residents_committee", "observer", "street_office", "admin"
+STAFF = (CHAIR, MEMBER, CSTAFF, RC, OBS, SO, ADMIN)
+WHO = (ANON, OWNER, *STAFF)
+OWN, OTHER = "own", "other"
+
+
+def every(status: int) -> dict[str, int]:
+    return dict.fromkeys(WHO, status)
+
+
+def answers(default: int, **exceptions: int) -> dict[str, int]:
+    table = every(default)
+    table.update({(ANON if key == "anon" else key): value for key, value in exceptions.items()})
+    return table
+
+
+@dataclass(frozen=True)
+class Case:
+    """What each visitor gets; `estates` says whether the route takes an own/other estate (or card, account)."""
+
+    expect: dict[str, dict[str, int]]  # variant → who → status
+    fresh: bool = False  # the request ends the visitor's session: use a throw-away login
+    body: str = "none"  # which request body to send (see `_request`)
+
+    @property
+    def variants(self):
+        return tuple(self.expect)
+
+
+def one(answer: dict[str, int], **options) -> Case:
+    return Case({OWN: answer}, **options)
+
+
+def scoped(own: dict[str, int], other: dict[str, int], **options) -> Case:
+    return Case({OWN: own, OTHER: other}, **options)
+
+
+PAGE_STAFF = answers(200, anon=303, owner=403)  # staff pages: people are sent to log in; owners refused
+PAGE_OWNER = answers(403, anon=303, owner=200)
+AUDITORS = {OBS: 200, RC: 200, SO: 200, ADMIN: 200}
+
+EXPECTED: dict[tuple[str, str], Case] = {
+    # public
+    ("GET", "/"): one(every(200)),
+    ("GET", "/healthz"): one(every(200)),
+    ("GET", "/api/openapi.json"): one(every(200)),
+    ("GET", "/estate/{code}"): scoped(every(200), every(200)),
+    ("GET", "/api/estates/{code}"): scoped(every(200), every(200)),
+    # the public side of the audit log (no checkpoint signed yet in this database: 404 for everyone)
+    ("GET", "/api/estates/{code}/checkpoint"): scoped(every(404), every(404)),
+    ("GET", "/api/estates/{code}/keys"): scoped(every(200), every(200)),
+    # staff login: anyone may try (wrong password here), nobody gets in by it
+    ("GET", "/login"): one(every(200)),
+    ("POST", "/login"): one(every(401), body="bad_login"),
+    ("GET", "/login/totp"): one(every(303)),  # no password step pending: back to /login
+    ("POST", "/login/totp"): one(every(303), body="totp"),
+    ("GET", "/logged-out"): one(every(200)),
+    ("POST", "/logout"): one(every(303), fresh=True),
+    ("POST", "/logout/everywhere"): one(answers(303, anon=401), fresh=True),
+    ("GET", "/api/auth/csrf"): one(every(200)),
+    ("POST", "/api/auth/login"): one(every(401), body="bad_login"),
+    ("POST", "/api/auth/logout"): one(every(200), fresh=True),
+    ("POST", "/api/auth/logout-everywhere"): one(answers(200, anon=401), fresh=True),
+    ("GET", "/api/me"): one(answers(200, anon=401)),
+    # the account page (admin and street office already have their second factor: set-up redirects)
+    ("GET", "/account"): one(PAGE_STAFF),
+    ("GET", "/account/totp"): one({**PAGE_STAFF, SO: 303, ADMIN: 303}),
+    ("POST", "/account/totp"): one({**answers(401, anon=401, owner=403), SO: 303, ADMIN: 303}, body="totp"),
+    ("GET", "/account/password"): one(PAGE_STAFF),
+    ("POST", "/account/password"): one(answers(401, anon=401, owner=403), body="bad_password_change"),
+    # security events: auditors of the estate; the administrator everywhere; never the committee
+    ("GET", "/estate/{code}/security"): scoped(
+        {**answers(403, anon=303), **AUDITORS}, answers(403, anon=303, admin=200)
+    ),
+    ("GET", "/api/estates/{code}/security-events"): scoped(
+        {**answers(403, anon=401), **AUDITORS}, answers(403, anon=401, admin=200)
+    ),
+    # the owner's side
+    ("GET", "/me"): one(PAGE_OWNER),
+    ("GET", "/me/pin"): one(PAGE_OWNER),
+    ("POST", "/me/pin"): one(answers(403, anon=401, owner=401), body="bad_pin_change"),
+    # a card's pages: the token is the credential, whoever holds the phone (own / other estate's card)
+    ("GET", "/c/{token}"): scoped(every(200), every(200)),
+    ("POST", "/c/{token}/activate"): scoped(every(409), every(409), body="activation"),  # already activated
+    ("POST", "/c/{token}/pin"): scoped(every(303), every(303), body="pin"),  # no activation step pending
+    ("POST", "/c/{token}/login"): scoped(every(422), every(422), body="empty_pin"),
+    ("POST", "/api/cards/{token}/activate"): scoped(every(409), every(409), body="activation"),
+    ("POST", "/api/cards/{token}/login"): scoped(every(422), every(422), body="empty_pin"),
+    # issuing cards: residents' committee and street office, in their own estates only
+    ("POST", "/api/estates/{code}/cards"): scoped(
+        answers(403, anon=401, residents_committee=201, street_office=201), answers(403, anon=401), body="person"
+    ),
+    ("POST", "/api/estates/{code}/cards/{number}/reissue"): scoped(
+        answers(403, anon=401, residents_committee=201, street_office=201), answers(403, anon=401), body="reason"
+    ),
+    ("POST", "/api/estates/{code}/cards/{number}/revoke"): scoped(
+        answers(403, anon=401, residents_committee=200, street_office=200), answers(403, anon=401), body="reason"
+    ),
+    # accounts: the street office for its estates; the administrator only for street offices (404: not theirs)
+    ("POST", "/api/accounts"): scoped(
+        answers(403, anon=401, street_office=201), answers(403, anon=401), body="new_observer"
+    ),
+    ("PUT", "/api/accounts/{username}/estates"): scoped(
+        answers(403, anon=401, street_office=200, admin=404), answers(403, anon=401, street_office=404, admin=404),
+        body="own_estates",
+    ),
+    ("POST", "/api/accounts/{username}/disable"): scoped(
+        answers(403, anon=401, street_office=200, admin=404), answers(403, anon=401, street_office=404, admin=404),
+    ),
+}
+# The static files are a mount, not a route: plain files, GET only, the same for everyone.
+
+
+@dataclass
+class Matrix:
+    web: object
+    kit: object
+    secrets: dict[str, bytes] = field(default_factory=dict)
+    clients: dict[str, object] = field(default_factory=dict)
+    owner_pin: str = "480913"
+    owner_token: str = ""
+    card_tokens: dict[str, str] = field(default_factory=dict)
+    pools: dict[str, list] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)
+    spare: dict[tuple[str, str], str] = field(default_factory=dict)  # an unused owner or card, per estate
+    counter: itertools.count = field(default_factory=itertools.count)
+
+    def ip(self, who: str) -> str:
+        return f"10.8.{WHO.index(who)}.{next(self.counter) % 250 + 1}"
+
+    def login(self, who: str):
+        web = self.web
+        client = web.client(ip=self.ip(who))
+        if who == ANON:
+            client.get("/login")
+        elif who == OWNER:
+            response = client.post(f"/api/cards/{self.owner_token}/login", json={"pin": self.owner_pin},
+                                   headers={"X-CSRF-Token": self.kit.api_csrf(client)})
+            assert response.status_code == 200, response.text
+        else:
+            body = {"username": f"m-{who.replace('_', '-')}", "password": self.kit.PASSWORD}
+            if who in self.secrets:
+                web.clock.advance(seconds=30)  # a fresh TOTP step for every login (codes are single-use)
+                body["totp_code"] = totp.totp(self.secrets[who], web.clock.now)
+            response = client.post("/api/auth/login", json=body, headers={"X-CSRF-Token": self.kit.api_csrf(client)})
+            assert response.status_code == 200, response.text
+        client.csrf = client.get("/api/auth/csrf").json()["csrf_token"]
+        return client
+
+    def client(self, who: str, *, fresh: bool):
+        if fresh:
+            self.clients.pop(who, None)  # logging out everywhere also ends the shared login
+            return self.login(who)
+        if who not in self.clients:
+            self.clients[who] = self.login(who)
+        return self.clients[who]
+
+
+def _setup(databases, kit) -> Matrix:
+    web = kit.make_web(databases.copy(), extra_owners=40)
+    world = web.world
+    m = Matrix(web, kit)
+    with web.session() as session:
+        for who in STAFF:
+            account = kit.make_account(session, who, world, username=f"m-{who.replace('_', '-')}")
+            if who in (SO, ADMIN):
+                m.secrets[who] = kit.enrol_totp(session, account)
+        rc = account_principal(session, get_account(session, "m-residents-committee"))
+        beta_rc = account_principal(session, kit.make_account(session, Role.RESIDENTS_COMMITTEE, world,
+                                                              username="m-beta-rc", estates=[world.beta.estate]))
+        login_card = cards.issue_card(session, person=world.alpha.owners[0].person, issued_by=rc, now=web.clock.now)
+        cards.set_first_pin(session, card=login_card.card, pin=m.owner_pin, ip=None, now=web.clock.now)
+        m.owner_token = login_card.token
+        for place, issuer, name in ((world.alpha, rc, OWN), (world.beta, beta_rc, OTHER)):
+            # a card whose pages everyone opens (someone else's card: the token is all it takes)
+            issued = cards.issue_card(session, person=place.owners[1].person, issued_by=issuer, now=web.clock.now)
+            cards.set_first_pin(session, card=issued.card, pin="735190", ip=None, now=web.clock.now)
+            m.card_tokens[name] = issued.token
+            m.pools[name] = [owner.person.pseudonym for owner in place.owners[2:]]
+        for place, name in ((world.alpha, OWN), (world.beta, OTHER)):
+            target = kit.make_account(session, Role.OBSERVER, world, username=f"m-target-{name}",
+                                      estates=[place.estate])
+            m.targets[name] = target.username
+        m.issuers = {OWN: rc, OTHER: beta_rc}
+    return m
+
+
+@pytest.fixture(scope="module")
+def matrix(databases, kit):
+    return _setup(databases, kit)
+
+
+def _spare_person(m: Matrix, variant: str) -> str:
+    """An owner without a card yet, in the variant's estate; the same one until a request uses it up."""
+    key = ("person", variant)
+    if key not in m.spare:
+        m.spare[key] = m.pools[variant].pop()
+    return m.spare[key]
+
+
+def _spare_card(m: Matrix, variant: str) -> str:
+    """The number of a card in force in the variant's estate (reissue and revoke need one)."""
+    key = ("card", variant)
+    if key not in m.spare:
+        with m.web.session() as session:
+            from sqlalchemy import select
+
+            from assembly.register.models import Person
+
+            person = session.scalars(select(Person).where(Person.pseudonym == m.pools[variant].pop())).one()
+            issuer = account_principal(session, get_account(session, "m-residents-committee" if variant == OWN
+                                                              else "m-beta-rc"))
+            m.spare[key] = cards.issue_card(session, person=person, issued_by=issuer, now=m.web.clock.now).card.number
+    return m.spare[key]
+
+
+def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[str, dict]:
+    code = "alpha" if variant == OWN else "beta"
+    values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant]}
+    if "{number}" in path:
+        values["number"] = _spare_card(m, variant)
+    url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
+    api = path.startswith("/api/")
+    bodies = {
+        "none": lambda: {},
+        "bad_login": lambda: {"json" if api else "data": {"username": f"nobody-{who}", "password": "wrong-password"}},
+        "totp": lambda: {"data": {"code": "000000"}},
+        "bad_password_change": lambda: {"data": {"current": "not-my-password", "new": "x", "confirm": "x"}},
+        "bad_pin_change": lambda: {"data": {"current": "000001", "new": "735190", "confirm": "735190"}},
+        "activation": lambda: {"json": {"activation_code": "12345678", "id_tail": "0000", "pin": "735190"}} if api
+        else {"data": {"activation_code": "12345678", "id_tail": "0000"}},
+        "pin": lambda: {"data": {"pin": "735190", "pin_confirm": "735190"}},
+        "empty_pin": lambda: {"json" if api else "data": {"pin": ""}},
+        "person": lambda: {"json": {"person": _spare_person(m, variant)}},
+        "reason": lambda: {"json": {"reason": "lost"}},
+        "new_observer": lambda: {"json": {"username": f"made-{next(m.counter)}", "display_name": "观察员",
+                                          "role": "observer", "estates": [code]}},
+        "own_estates": lambda: {"json": {"estates": [code]}},
+    }
+    return url, bodies[case.body]()
+
+
+def test_every_route_has_an_entry_and_every_entry_a_route(web, kit):
+    routes = {(method, path) for path, methods in kit.flat_routes(web.app.routes) for method in methods}
+    missing = sorted(routes - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - routes)
+    assert not missing, f"routes without an access-matrix entry (add them to EXPECTED): {missing}"
+    assert not stale, f"entries for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EXPECTED), ids=lambda value: value)
+def test_access(matrix, method, path):
+    case = EXPECTED[(method, path)]
+    wrong = []
+    for variant in case.variants:
+        for who in WHO:
+            client = matrix.client(who, fresh=case.fresh)
+            url, body = _request(matrix, case, path, variant, who)
+            headers = {"X-CSRF-Token": client.csrf} if method != "GET" else {}
+            response = client.request(method, url, headers=headers, **body)
+            expected = case.expect[variant][who]
+            if response.status_code < 300:  # the spare owner or card was used up
+                m_keys = [("person", variant)] if case.body == "person" else [("card", variant)] if "{number}" in path \
+                    else []
+                for key in m_keys:
+                    matrix.spare.pop(key, None)
+            if response.status_code != expected:
+                wrong.append(f"{who} {variant}: {response.status_code} (expected {expected}) {response.text[:120]!r}")
+            if response.status_code == 303 and expected == 303 and who != ANON and "/login" in response.headers.get(
+                    "location", "") and path not in ("/login/totp",) and not path.startswith("/logout"):
+                wrong.append(f"{who} {variant}: sent to log in although logged in")
+    assert not wrong, "\n".join(wrong)
