@@ -53,13 +53,17 @@ def serve(
 
 @app.command()
 def demo() -> None:
-    """Create the demo estate (code `demo`) with its ~2,000-unit register; idempotent."""
+    """Create the demo estate (code `demo`) with its ~2,000-unit register, one login per role and a few
+    owner cards; the estate is created once, the demo passwords and cards are renewed on every run."""
     from assembly.config import get_settings
     from assembly.demo import load_demo
     from assembly.migrations import upgrade
     from assembly.runtime import get_engine
 
     from assembly.db import unit_of_work
+
+    from assembly.demo import load_demo_access
+    from assembly.errors import AssemblyError
 
     engine = get_engine()
     upgrade(engine)
@@ -70,6 +74,12 @@ def demo() -> None:
         f"示范小区 {summary.estate.code} {state}: register version {summary.version_number}, "
         f"{summary.units} units, {summary.members} voting members"
     )
+    try:
+        with unit_of_work(engine) as session:
+            access = load_demo_access(session, settings=get_settings())
+    except AssemblyError as error:
+        raise fail(error) from None
+    typer.echo("\n".join(access.lines()))
 
 
 @app.command()
@@ -81,9 +91,11 @@ def tally(file: Path = typer.Argument(..., help="an assembly-tally/1 JSON file")
 
 
 def _register_subcommands() -> None:
+    from assembly.auth.cli import accounts_app
     from assembly.register.cli import register_app
 
     app.add_typer(register_app, name="register")
+    app.add_typer(accounts_app, name="accounts")
 
 
 _register_subcommands()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.register import identity, service
-from assembly.register.models import Community, District, Estate, StreetOffice
+from assembly.register.models import Community, District, Estate, Person, StreetOffice
 from assembly.register.rows import RegisterRow
 
 DEMO_CODE = "demo"
@@ -136,3 +136,153 @@ def load_demo(session: Session, *, id_key: str) -> DemoSummary:
         id_key=id_key,
     )
     return DemoSummary(estate, outcome.version.number, outcome.version.unit_count, outcome.version.member_count, True)
+
+
+# --- demo accounts and owner cards (never in production) ---------------------------------------
+
+DEMO_ACCOUNTS = (
+    # username, display name, role
+    ("demo-admin", "平台管理员（示范）", "admin"),
+    ("demo-street", "望京街道办事处（示范）", "street_office"),
+    ("demo-rc", "花家地社区居委会（示范）", "residents_committee"),
+    ("demo-observer", "观察员（示范）", "observer"),
+    ("demo-chair", "业主委员会主任（示范）", "committee_chair"),
+    ("demo-member", "业主委员会委员（示范）", "committee_member"),
+    ("demo-staff", "业主委员会工作人员（示范）", "committee_staff"),
+)
+DEMO_CARD_HOLDERS = 3  # one owner of a single unit, one co-owner, one owner of several units
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    password: str
+
+
+@dataclass(frozen=True)
+class DemoCard:
+    units: tuple[str, ...]
+    masked_name: str
+    number: str
+    url: str
+    activation_code: str
+    id_tail: str  # printed for the demo only: a real owner knows their own
+
+
+@dataclass(frozen=True)
+class DemoAccess:
+    logins: list[DemoLogin]
+    cards: list[DemoCard]
+
+    def lines(self) -> list[str]:
+        """What `assembly demo` and `make run` print, once: the passwords exist nowhere else."""
+        out = ["  示范账户（密码只显示这一次；再次运行 `assembly demo` 会重新生成） / demo logins, shown once:"]
+        for login in self.logins:
+            out.append(f"    {login.role:<20} {login.username:<14} {login.password}")
+        out.append("    街道办事处和平台管理员首次登录时须设置两步验证（TOTP） / street office and admin set up TOTP first")
+        out.append("  示范业主一卡通（扫码地址 · 激活码 · 身份证后四位） / demo owner cards:")
+        for card in self.cards:
+            out.append(f"    {card.masked_name} {'、'.join(card.units)}")
+            out.append(f"      {card.url}  激活码 {card.activation_code}  后四位 {card.id_tail}")
+        return out
+
+
+def _demo_card_holders(session: Session, estate: Estate, id_key: str) -> list[tuple[Person, list[str], str]]:
+    """Deterministic picks from the demo register: (person, their units, the identity number)."""
+    units_of: dict[str, list[str]] = {}
+    owners_of: dict[str, int] = {}
+    for row in demo_rows():
+        if not row.developer:
+            units_of.setdefault(row.id_number, []).append(row.unit)
+            owners_of[row.unit] = owners_of.get(row.unit, 0) + 1
+    picks: list[str] = []
+    tests = (
+        lambda units: len(units) == 1 and owners_of[units[0]] == 1,
+        lambda units: owners_of[units[0]] > 1,
+        lambda units: len(units) > 1,
+    )
+    for test in tests[:DEMO_CARD_HOLDERS]:
+        picks.append(next(number for number, units in units_of.items() if test(units) and number not in picks))
+    chosen = []
+    for number in picks:
+        hashed = identity.id_hash(id_key, number)
+        person = session.scalars(select(Person).where(Person.estate_id == estate.id, Person.id_hash == hashed)).one()
+        chosen.append((person, sorted(set(units_of[number])), number))
+    return chosen
+
+
+def _settings():
+    from assembly.config import get_settings
+
+    return get_settings()
+
+
+def load_demo_access(session: Session, *, settings=None, now=None, site_url: str | None = None) -> DemoAccess:
+    """One account per role and a few owner cards for the demo estate, with fresh secrets each call.
+
+    Refused in production. Existing demo accounts get a new password (and lose their TOTP set-up),
+    existing demo cards are reissued: what is printed is always what works.
+    """
+    from assembly.auth import accounts, cards, hashing
+    from assembly.auth.models import Account
+    from assembly.auth.sessions import account_principal, revoke_all
+    from assembly.errors import ConfigurationError
+    from assembly.models import utcnow
+    from assembly.register.identity import mask_name
+
+    settings = settings or _settings()
+    if settings.is_production:
+        raise ConfigurationError(
+            "生产环境不能创建示范账户 / demo accounts are never created in production", code="demo_in_production"
+        )
+    now = now or utcnow()
+    estate = session.scalars(select(Estate).where(Estate.code == DEMO_CODE)).first()
+    if estate is None:
+        raise ConfigurationError("请先加载示范小区 / load the demo estate first", code="demo_missing")
+    community = session.get(Community, estate.community_id)
+    logins = []
+    for username, display_name, role in DEMO_ACCOUNTS:
+        account = accounts.get_account(session, username)
+        if account is not None and not account.demo:
+            raise ConfigurationError(f"用户名 {username} 已被真实账户使用 / taken by a real account", code="demo_clash")
+        if account is None:
+            created = accounts.create_account(
+                session,
+                created_by=None,
+                username=username,
+                display_name=display_name,
+                role=role,
+                estate_ids=set() if role in ("admin", "street_office") else {estate.id},
+                street_office_id=community.street_office_id if role == "street_office" else None,
+                demo=True,
+                now=now,
+            )
+            password = created.password
+        else:
+            password = hashing.generate_password()
+            account.password_hash = hashing.hash_secret(password)
+            account.totp_secret = account.totp_enabled_at = account.totp_last_step = None
+            account.disabled_at = None
+            revoke_all(session, now=now, reason="demo_reset", account_id=account.id)
+        logins.append(DemoLogin(username, role, password))
+    session.flush()
+    issuer = account_principal(session, accounts.get_account(session, "demo-rc"))
+    demo_cards = []
+    for person, units, number in _demo_card_holders(session, estate, settings.id_hash_key):
+        current = cards.active_card(session, person_id=person.id)
+        if current is None:
+            issued = cards.issue_card(session, person=person, issued_by=issuer, now=now)
+        else:
+            issued = cards.reissue_card(session, card=current, issued_by=issuer, now=now, reason="demo_reset")
+        demo_cards.append(
+            DemoCard(
+                units=tuple(units),
+                masked_name=mask_name(person.name),
+                number=cards.format_number(issued.card.number),
+                url=issued.url(site_url or settings.site_url),
+                activation_code=issued.activation_code,
+                id_tail=number[-4:],
+            )
+        )
+    return DemoAccess(logins, demo_cards)
