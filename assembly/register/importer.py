@@ -344,10 +344,11 @@ def _validate(table: Iterator[tuple[int, list[object]]], *, max_rows: int) -> li
                 [_file_problem(f"数据行超过 {max_rows} 行 / more than {max_rows} data rows", f"最多 {max_rows} 行，请分批导入 / at most {max_rows} rows")]
             )
         row_problems: list[Problem] = []
-        extra = [cell for position, cell in enumerate(cells) if (position >= width or position in unnamed)]
-        if not _blank(extra):
-            row_problems.append(Problem(number, "", "有内容的单元格不在任何列名下 / a cell with content has no column header", "每个单元格都在一个有列名的列中 / every cell under a named column"))
-        row, bad = _parse_row(number, cells, positions, written, row_problems)
+        if len(cells) > width or unnamed:
+            extra = [cell for position, cell in enumerate(cells) if (position >= width or position in unnamed)]
+            if not _blank(extra):
+                row_problems.append(Problem(number, "", "有内容的单元格不在任何列名下 / a cell with content has no column header", "每个单元格都在一个有列名的列中 / every cell under a named column"))
+        row, bad = _parse_row(number, _values(cells, positions), written, row_problems)
         if row_problems:
             problems.extend(row_problems)
             if "unit" not in bad:
@@ -367,26 +368,33 @@ def _validate(table: Iterator[tuple[int, list[object]]], *, max_rows: int) -> li
     return [row for _number, row in parsed]
 
 
-def _cell(cells: list[object], positions: dict[str, int], field: str) -> object:
-    position = positions.get(field)
-    if position is None or position >= len(cells):
-        return None
-    value = cells[position]
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
+def _values(cells: list[object], positions: dict[str, int]) -> dict[str, object]:
+    """field → the cell's value, stripped; None for an empty cell or a column the file lacks."""
+    values: dict[str, object] = {}
+    size = len(cells)
+    for field, position in positions.items():
+        value = cells[position] if position < size else None
+        if isinstance(value, str):
+            value = value.strip() or None
+        values[field] = value
+    return values
+
+
+def _nfkc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 def _text(value: object) -> str:
     """A code-like cell as text: NFKC (full-width digits, letters and dashes), Excel's ="…" unwrapped."""
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    match = _EXCEL_TEXT.match(text)
-    return match.group(1).strip() if match else text
+    text = _nfkc(str(value)).strip()
+    if text.startswith('="'):
+        match = _EXCEL_TEXT.match(text)
+        return match.group(1).strip() if match else text
+    return text
 
 
 def _parse_row(
-    number: int, cells: list[object], positions: dict[str, int], written: dict[str, str], problems: list[Problem]
+    number: int, values: dict[str, object], written: dict[str, str], problems: list[Problem]
 ) -> tuple[RegisterRow, set[str]]:
     """The row, and the fields that had a problem (reported into `problems`)."""
     bad: set[str] = set()
@@ -395,18 +403,18 @@ def _parse_row(
         bad.add(field)
         problems.append(Problem(number, written.get(field, BY_FIELD[field].chinese), message, BY_FIELD[field].expected))
 
-    unit = _parse_unit(_cell(cells, positions, "unit"), lambda message: problem("unit", message))
+    unit = _parse_unit(values.get("unit"), lambda message: problem("unit", message))
 
     areas: dict[str, Decimal | None] = {}
     area_given = False
     for field in AREA_FIELDS:
-        value = _cell(cells, positions, field)
+        value = values.get(field)
         areas[field] = None
         if value is None:
             continue
         area_given = True
         if isinstance(value, str):
-            value = unicodedata.normalize("NFKC", value)
+            value = _nfkc(value)
         elif isinstance(value, bool | datetime | date | time):
             problem(field, "不是数字 / not a number")
             continue
@@ -421,14 +429,14 @@ def _parse_row(
             Problem(number, present, "没有面积 / no area", "不动产登记面积、实测面积、合同面积至少填一项 / at least one of the registry, survey or contract area")
         )
 
-    developer = _parse_flag(_cell(cells, positions, "developer"))
+    developer = _parse_flag(values.get("developer"))
     if developer is None:
         problem("developer", "不是“是”或“否” / not yes or no")
         developer = False
 
-    name_value = _cell(cells, positions, "owner_name")
-    id_value = _cell(cells, positions, "id_number")
-    phone_value = _cell(cells, positions, "phone")
+    name_value = values.get("owner_name")
+    id_value = values.get("id_number")
+    phone_value = values.get("phone")
     owner_name = id_number = ""
     phone = None
     if developer:
@@ -436,7 +444,7 @@ def _parse_row(
         # owner columns may carry the buyer of an undelivered unit, and are not imported.
         pass
     else:
-        owner_name = re.sub(r"\s+", " ", "" if name_value is None else str(name_value)).strip()
+        owner_name = "" if name_value is None else " ".join(str(name_value).split())
         if not owner_name:
             problem("owner_name", "缺少业主姓名 / the owner's name is missing")
         elif len(owner_name) > MAX_NAME_LENGTH:
@@ -474,8 +482,12 @@ def _parse_unit(value: object, report) -> str:
     if isinstance(value, float) or isinstance(value, int):
         report(f"“{value}”不是“楼号-单元-室号” / “{value}” is not building-entrance-room")
         return ""
-    text = _text(value).translate(_DASHES).upper()
-    text = re.sub(r"\s*-\s*", "-", text)
+    text = _text(value)
+    if not text.isascii():
+        text = text.translate(_DASHES)
+    text = text.upper()
+    if " " in text:
+        text = re.sub(r"\s*-\s*", "-", text)
     if not _UNIT.match(text):
         report(f"“{_shown(text)}”不是“楼号-单元-室号” / “{_shown(text)}” is not building-entrance-room")
         return ""

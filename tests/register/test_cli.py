@@ -189,3 +189,15 @@ def test_estates_are_separate_on_the_command_line(cli_engine, tmp_path, count):
         e2 = session.scalars(select(Estate).where(Estate.code == "e2")).one()
         assert session.scalar(select(func.count()).select_from(Unit).where(Unit.estate_id == e2.id)) == count
     assert f"房屋 units: {count}" in run("show", "--estate", "e2").stdout
+
+
+def test_gc_is_back_on_after_an_import_step():
+    import gc
+
+    from assembly.register.cli import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()

@@ -129,6 +129,9 @@ def test_changed_register_is_version_two_with_its_diff(session, estate):
         },
     }
     assert json.loads(outcome.version.diff_json) == diff.as_dict()
+    # For listings, the diff also carries the added units' facts and the removed units' old ones.
+    assert diff.added_facts["3-1-101"].registry == Decimal("66.6")
+    assert diff.removed_facts["2-1-102"].developer and diff.removed_facts["2-1-102"].registry == Decimal("60.5")
     # Version 1 is untouched: its facts still say what they said.
     old = service.version_facts(session, version_id=first.id)
     assert old["1-1-101"].survey == Decimal("89.5") and "2-1-102" in old and "3-1-101" not in old
@@ -197,7 +200,7 @@ def test_members_multi_unit_owners_co_owners_and_one_developer(session, estate):
 
 def test_all_developer_units_form_one_member():
     rows = [RegisterRow(unit=f"9-1-{room}", survey=Decimal("50.0001"), developer=True) for room in range(101, 131)]
-    facts = {code: facts for code, (facts, _rows) in service._group_units(rows, KEY).items()}
+    facts = {code: facts for code, (facts, _rows) in service._group_units(rows, service._id_hashes(rows, KEY)).items()}
     from assembly.voting import rules
 
     (member,) = rules.derive_members(service.roll_units(facts))
