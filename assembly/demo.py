@@ -225,7 +225,6 @@ def load_demo_access(session: Session, *, settings=None, now=None, site_url: str
     existing demo cards are reissued: what is printed is always what works.
     """
     from assembly.auth import accounts, cards, hashing
-    from assembly.auth.models import Account
     from assembly.auth.sessions import account_principal, revoke_all
     from assembly.errors import ConfigurationError
     from assembly.models import utcnow

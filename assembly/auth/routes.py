@@ -7,6 +7,7 @@ calls and answers with a page (303 after a POST; HX-Redirect for htmx) or JSON w
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -71,8 +72,10 @@ def login_submit(request: Request, session: SessionDep, username: FormText = "",
         begin_session(request, session, account_id=account.id, stage=sessions.FULL, now=now)
         accounts.record_login(session, account=account, ip=ip, now=now, method="password")
         return redirect(request, next_url)
+    if step == sessions.TOTP_SETUP:
+        accounts.begin_totp_setup(session, account=account, settings=request.app.state.settings)
     begin_session(request, session, account_id=account.id, stage=step, now=now)
-    return redirect(request, f"/login/totp?next={next_url}")
+    return redirect(request, f"/login/totp?next={quote(next_url, safe='/')}")
 
 
 def _pending_account(request: Request, session) -> tuple[Account, str] | None:
@@ -86,7 +89,10 @@ def _totp_page(request: Request, session, *, account: Account, stage: str, next_
                action: str = "/login/totp"):
     context = {"next": next_url, "stage": stage, "error": zh(error.message) if error else None, "action": action}
     if stage == sessions.TOTP_SETUP:
-        secret = accounts.begin_totp_setup(session, account=account, settings=request.app.state.settings)
+        # Made by the POST that led here (no state change on GET); a reload shows the same secret.
+        secret = accounts.totp_secret(account, settings=request.app.state.settings)
+        if secret is None:
+            return RedirectResponse("/account" if action == "/account/totp" else "/login", status_code=303)
         context["secret"] = totp.secret_base32(secret)
         context["secret_groups"] = " ".join(context["secret"][i : i + 4] for i in range(0, len(context["secret"]), 4))
         context["uri"] = totp.provisioning_uri(secret, account=account.username)
@@ -187,8 +193,6 @@ def account_page(request: Request, session: SessionDep, principal: Annotated[Pri
         "sessions": len(active),
         "failures": failures,
         "may_read_events": principal.may(Action.SECURITY_EVENTS_READ),
-        "totp_required": accounts.needs_second_factor(account) == "totp_setup" or Role(account.role) in
-        (Role.ADMIN, Role.STREET_OFFICE),
         "notice": request.query_params.get("done"),
     }
     return render(request, "auth/account.html", context)
@@ -204,11 +208,21 @@ def account_totp_page(request: Request, session: SessionDep,
                       action="/account/totp")
 
 
+@router.post("/account/totp/start", include_in_schema=False)
+def account_totp_start(request: Request, session: SessionDep,
+                       principal: Annotated[Principal, require(Action.ACCOUNT_SELF)]):
+    """Make the secret to set up (a POST: the GET page only shows it)."""
+    account = session.get(Account, principal.account_id)
+    if account.totp_enabled_at is None:
+        accounts.begin_totp_setup(session, account=account, settings=request.app.state.settings)
+    return redirect(request, "/account/totp")
+
+
 @router.post("/account/totp", include_in_schema=False)
 def account_totp_submit(request: Request, session: SessionDep,
                         principal: Annotated[Principal, require(Action.ACCOUNT_SELF)], code: FormText = ""):
     account = session.get(Account, principal.account_id)
-    if account.totp_enabled_at is not None:
+    if account.totp_enabled_at is not None or account.totp_secret is None:  # done already, or not started
         return redirect(request, "/account")
     attempt = accounts.check_totp(session, settings=request.app.state.settings, account=account, code=code,
                                   ip=client_ip(request), now=now_for(request), setup=True)

@@ -87,8 +87,9 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/me"): one(answers(200, anon=401)),
     # the account page (admin and street office already have their second factor: set-up redirects)
     ("GET", "/account"): one(PAGE_STAFF),
-    ("GET", "/account/totp"): one({**PAGE_STAFF, SO: 303, ADMIN: 303}),
-    ("POST", "/account/totp"): one({**answers(401, anon=401, owner=403), SO: 303, ADMIN: 303}, body="totp"),
+    ("GET", "/account/totp"): one(answers(303, owner=403)),  # nothing to show before the POST below
+    ("POST", "/account/totp/start"): one(answers(303, anon=401, owner=403)),
+    ("POST", "/account/totp"): one(answers(303, anon=401, owner=403), body="totp"),  # set-up not started: back
     ("GET", "/account/password"): one(PAGE_STAFF),
     ("POST", "/account/password"): one(answers(401, anon=401, owner=403), body="bad_password_change"),
     # security events: auditors of the estate; the administrator everywhere; never the committee

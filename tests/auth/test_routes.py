@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 
@@ -175,8 +174,13 @@ def test_totp_pending_step_expires(web, kit):
 def test_optional_totp_from_the_account_page(web, kit):
     observer = _account(web, kit, Role.OBSERVER)
     client = web.login(observer.username)
+    assert client.get("/account/totp").headers["location"] == "/account"  # nothing to show before the POST
+    started = client.post("/account/totp/start", data={"csrf_token": kit.csrf_of(client, "/account")})
+    assert started.headers["location"] == "/account/totp"
     page = client.get("/account/totp")
     secret = totp.secret_from_base32(re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page.text).group(1))
+    wrong = client.post("/account/totp", data={"code": "000000", "csrf_token": kit.csrf_of(client, "/account")})
+    assert wrong.status_code == 401 and 'id="code-error"' in wrong.text and "验证码不正确" in wrong.text
     response = client.post("/account/totp", data={"code": totp.totp(secret, web.clock.now),
                                                   "csrf_token": kit.csrf_of(client, "/account")})
     assert response.headers["location"] == "/account?done=totp"
