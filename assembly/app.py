@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +19,8 @@ from assembly.web.security import SecurityHeaders
 log = logging.getLogger("assembly")
 
 
-def create_app(*, settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(*, settings: Settings | None = None, engine: Engine | None = None, ticker: bool = False) -> FastAPI:
+    """The application. `ticker`: run the once-a-minute duties (the server does; tests call them)."""
     from assembly.auth.web import authenticate
 
     settings = settings or get_settings()
@@ -26,7 +28,24 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         from assembly.runtime import get_engine
 
         engine = get_engine()
+    if settings.is_production:
+        from assembly.audit.keys import platform_seed
+
+        platform_seed(settings)  # refuse to start without the log signing key
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from assembly.ticker import Ticker
+
+        duties = Ticker(engine, settings) if ticker else None
+        if duties:
+            await duties.start()
+        yield
+        if duties:
+            await duties.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Assembly 业主共同决策平台",
         version=__version__,
         docs_url=None,  # Swagger UI loads from a CDN; we serve nothing from outside
@@ -45,6 +64,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     auth_web.install(app)  # session/CSRF cookies, 401 → login page for people
     app.mount("/static", StaticFiles(directory=str(web_dir() / "static")), name="static")
 
+    from assembly.audit.routes import router as audit_router
     from assembly.register.routes import router as register_router
     from assembly.web.pages import router as pages_router
 
@@ -53,6 +73,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     app.include_router(pages_router)
     app.include_router(register_router)
+    app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(card_router)
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))

@@ -4,11 +4,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import importlib
+
+import click
 import typer
+from typer.core import TyperGroup
 
 from assembly.errors import AssemblyError
 
-app = typer.Typer(help="Assembly 业主共同决策平台", no_args_is_help=True, add_completion=False)
+# Sub-commands imported only when used: `assembly tally` must not pay for SQLAlchemy's import.
+LAZY_GROUPS = {
+    "register": "assembly.register.cli:register_app",
+    "audit": "assembly.audit.cli:audit_app",
+    "accounts": "assembly.auth.cli:accounts_app",
+}
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_GROUPS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_GROUPS:
+            module, attribute = LAZY_GROUPS[name].split(":")
+            command = typer.main.get_command(getattr(importlib.import_module(module), attribute))
+            command.name = name
+            return command
+        return super().get_command(ctx, name)
+
+
+app = typer.Typer(help="Assembly 业主共同决策平台", no_args_is_help=True, add_completion=False, cls=LazyGroup)
 db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -89,16 +114,6 @@ def tally(file: Path = typer.Argument(..., help="an assembly-tally/1 JSON file")
 
     raise typer.Exit(tally_file.main(file))
 
-
-def _register_subcommands() -> None:
-    from assembly.auth.cli import accounts_app
-    from assembly.register.cli import register_app
-
-    app.add_typer(register_app, name="register")
-    app.add_typer(accounts_app, name="accounts")
-
-
-_register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     app()

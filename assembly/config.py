@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # Keys the hashes of identity numbers (HMAC-SHA256): a leaked database does not reveal them.
     id_hash_key: str | None = None
+    # The platform's Ed25519 log signing key, C2SP note form `PRIVATE+KEY+name+id+base64`
+    # (`assembly audit keygen` makes one). Development generates var/log-signing.key.
+    log_signing_key: str | None = None
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

@@ -60,10 +60,12 @@ def banner(host: str, port: int, demo_lines: list[str] | None = None) -> str:
     return "\n".join([*lines, ""])
 
 
-def run(*, host: str, port: int, demo_if_empty: bool, reload: bool = False) -> None:
+def run(*, host: str, port: int, demo_if_empty: bool) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     demo_lines = prepare(demo_if_empty=demo_if_empty, site_url=base_url(host, port))
     typer.echo(banner(host, port, demo_lines))
-    uvicorn.run("assembly.app:create_app", factory=True, host=host, port=port, reload=reload, proxy_headers=True)
+    from assembly.app import create_app
+
+    uvicorn.run(create_app(ticker=True), host=host, port=port, proxy_headers=True)

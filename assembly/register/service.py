@@ -18,6 +18,7 @@ from sqlalchemy import Table, insert, select
 from sqlmodel import Session
 
 from assembly.area import format_area
+from assembly.audit import store as audit_log
 from assembly.errors import InvalidInput, NotFound
 from assembly.register import identity
 from assembly.register.models import (
@@ -312,10 +313,16 @@ def apply_register(
     rows: list[RegisterRow],
     reason: str,
     evidence_ref: str,
-    actor: str,
+    actor: audit_log.Actor | str,
     id_key: str,
 ) -> ApplyOutcome:
-    """Make `rows` the estate's register: a new version with its diff, or nothing if unchanged."""
+    """Make `rows` the estate's register: a new version with its diff, or nothing if unchanged.
+
+    The new version is a `register.version` audit entry in the same transaction. `actor` is the
+    pseudonymous actor; a plain string means an operator (command line, demo).
+    """
+    if isinstance(actor, str):
+        actor = audit_log.Actor(actor, "operator")
     if not rows:
         raise InvalidInput("名册为空 / the register has no rows", code="register_empty")
     if not reason.strip():
@@ -346,7 +353,7 @@ def apply_register(
     version = RegisterVersion(
         estate_id=estate.id,
         number=(previous.number + 1) if previous else 1,
-        created_by=actor,
+        created_by=actor.id,
         reason=reason.strip(),
         evidence_ref=evidence_ref.strip(),
         content_sha256=digest,
@@ -375,6 +382,15 @@ def apply_register(
     ]
     _bulk_insert(session, UnitRecord.__table__, records)
     _bulk_insert(session, Ownership.__table__, ownerships)
+    audit_log.append(
+        session,
+        estate_id=estate.id,
+        type="register.version",
+        actor=actor,
+        version=version.number,
+        register_sha256=digest,
+        units=len(units),
+    )
     session.flush()
     return ApplyOutcome(version, True, diff)
 
