@@ -12,7 +12,8 @@ and an area-unit suffix such as "(㎡)" do not matter):
     开发建设单位    developer       optional; 是/否, yes/no, true/false, 1/0, empty = no
     业主姓名        owner_name      required unless developer
     证件号码        id_number       required unless developer; 18-character resident ID with a
-                                    valid check character, or a 5-30 character document number
+                                    valid check character, a unified social credit code (a
+                                    company), or a 5-30 character document number
     联系电话        phone           optional
 
 A few common Chinese aliases are accepted too (see HEADER_ALIASES and docs/register-import.md).
@@ -101,8 +102,9 @@ EXPECT_AREA = "大于 0、最多 4 位小数的数字 / a number greater than 0 
 EXPECT_DEVELOPER = "是或否（yes/no、true/false、1/0，空白为否） / yes or no (是/否, true/false, 1/0; empty means no)"
 EXPECT_NAME = "业主姓名，开发建设单位的房屋可空 / the owner's name; may be empty only for a developer unit"
 EXPECT_ID = (
-    "18 位居民身份证号码（校验位正确）或 5-30 位字母数字的其他证件号，以文本格式保存 / "
-    "an 18-character resident ID with a valid check character, or a 5-30 character document number, stored as text"
+    "18 位居民身份证号码（校验位正确）、统一社会信用代码，或 5-30 位字母数字的其他证件号，以文本格式保存 / "
+    "an 18-character resident ID with a valid check character, a unified social credit code, "
+    "or a 5-30 character document number, stored as text"
 )
 EXPECT_PHONE = "电话号码：6-20 位数字，可含空格、- 和开头的 + / a phone number: 6-20 digits, spaces, - and a leading +"
 
