@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlmodel import Session
 
 from assembly.area import format_area
@@ -293,10 +293,17 @@ def _ensure_persons(
         if hashed not in existing
     ]
     _bulk_insert(session, Person.__table__, new)
-    for hashed, row in wanted.items():
-        if hashed in existing and existing[hashed][1:] != (row.owner_name, row.phone):
-            person = session.get(Person, existing[hashed][0])
-            person.name, person.phone = row.owner_name, row.phone
+    corrected = [
+        {"person": existing[hashed][0], "name": row.owner_name, "phone": row.phone}
+        for hashed, row in wanted.items()
+        if hashed in existing and existing[hashed][1:] != (row.owner_name, row.phone)
+    ]
+    if corrected:  # one statement for all, not a SELECT and an UPDATE per person
+        session.flush()
+        people = Person.__table__
+        session.execute(update(people).where(people.c.id == bindparam("person")), corrected)
+        for loaded in [entity for entity in session.identity_map.values() if isinstance(entity, Person)]:
+            session.expire(loaded)  # a Person already in the session must not keep the old name
     if new:
         existing = {
             hashed: (person_id, None, None)

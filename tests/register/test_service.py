@@ -161,11 +161,17 @@ def test_developer_flag_change_is_a_change(session, estate):
 
 def test_name_or_phone_change_alone_is_a_new_version_without_unit_changes(session, estate):
     apply(session, estate, register_rows())
-    renamed = [replace(row, owner_name="张叁") if row.id_number == ZHANG[1] else row for row in register_rows()]
+    loaded = session.scalars(select(Person).where(Person.id_hash == identity.id_hash(KEY, ZHANG[1]))).one()
+    assert (loaded.name, loaded.phone) == (ZHANG[0], ZHANG[2])
+    renamed = [
+        replace(row, owner_name="张叁", phone="13900000001") if row.id_number == ZHANG[1] else row for row in register_rows()
+    ]
     outcome = apply(session, estate, renamed)
     assert outcome.created and outcome.version.number == 2 and outcome.diff.empty
-    person = session.scalars(select(Person).where(Person.id_hash == identity.id_hash(KEY, ZHANG[1]))).one()
-    assert person.name == "张叁"
+    # The person object loaded before the import sees the correction too.
+    assert (loaded.name, loaded.phone) == ("张叁", "13900000001")
+    others = session.scalars(select(Person.name).where(Person.estate_id == estate.id, Person.id != loaded.id)).all()
+    assert sorted(others) == sorted([LI[0], WANG[0]])
 
 
 def test_a_phone_given_on_any_row_of_an_owner_is_kept(session, estate):
