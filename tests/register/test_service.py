@@ -307,3 +307,38 @@ def test_reason_and_evidence_are_checked(session, estate, options, code):
 def test_empty_register_is_refused(session, estate):
     with pytest.raises(InvalidInput):
         apply(session, estate, [])
+
+
+def test_concurrent_imports_of_one_estate_make_one_version(engine_copy):
+    """Two imports at once: the estate lock makes the second wait and find the register unchanged
+    (without it, both would try to become version 1 on PostgreSQL)."""
+    import threading
+
+    from sqlmodel import Session
+
+    from assembly.db import unit_of_work
+
+    with Session(engine_copy) as setup:
+        create_estate(setup, "e1")
+        setup.commit()
+    barrier = threading.Barrier(2)
+    outcomes, errors = [], []
+
+    def import_register() -> None:
+        try:
+            barrier.wait()
+            with unit_of_work(engine_copy) as db:
+                estate = service.get_estate(db, "e1")
+                outcomes.append(apply(db, estate, register_rows()).created)
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=import_register) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(outcomes) == [False, True]
+    with Session(engine_copy) as check:
+        assert count(check, RegisterVersion) == 1
