@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.register import identity, service
-from assembly.register.models import Community, District, Estate, Person, StreetOffice
+from assembly.register.estates import onboard_estate
+from assembly.register.models import Community, Estate, Person
 from assembly.register.rows import RegisterRow
 
 DEMO_CODE = "demo"
@@ -95,37 +96,23 @@ def demo_rows(seed: int = SEED) -> list[RegisterRow]:
     return rows
 
 
-def _place(session: Session) -> Community:
-    district = session.scalars(select(District).where(District.name == "朝阳区")).first()
-    if district is None:
-        district = District(name="朝阳区")
-        session.add(district)
-        session.flush()
-    office = StreetOffice(district_id=district.id, name="望京街道办事处")
-    session.add(office)
-    session.flush()
-    community = Community(street_office_id=office.id, name="花家地社区", residents_committee="花家地社区居民委员会")
-    session.add(community)
-    session.flush()
-    return community
-
-
 def load_demo(session: Session, *, id_key: str) -> DemoSummary:
     """Create the demo estate with its register; a second call changes nothing."""
     existing = session.scalars(select(Estate).where(Estate.code == DEMO_CODE)).first()
     if existing is not None:
         version = service.latest_version(session, estate_id=existing.id)
         return DemoSummary(existing, version.number, version.unit_count, version.member_count, False)
-    community = _place(session)
-    estate = Estate(
+    estate = onboard_estate(
+        session,
         code=DEMO_CODE,
         name="和谐家园（示范小区）",
-        community_id=community.id,
+        district="朝阳区",
+        street_office="望京街道办事处",
+        community="花家地社区",
+        residents_committee="花家地社区居民委员会",
         address="北京市朝阳区望京示范路 1 号",
         committee_contact="业主委员会办公室：3 号楼 1 层，工作日 9:00–17:00，电话 010-6400 0000",
     )
-    session.add(estate)
-    session.flush()
     outcome = service.apply_register(
         session,
         estate=estate,

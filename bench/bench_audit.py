@@ -50,22 +50,13 @@ def fresh_database(backend: str, workdir: Path) -> tuple[str, callable]:
 
 def make_estate(engine) -> int:
     from assembly.db import unit_of_work
-    from assembly.register.models import Community, District, Estate, StreetOffice
+    from assembly.register.estates import onboard_estate
 
     with unit_of_work(engine) as session:
-        district = District(name="基准区")
-        session.add(district)
-        session.flush()
-        office = StreetOffice(district_id=district.id, name="街道")
-        session.add(office)
-        session.flush()
-        community = Community(street_office_id=office.id, name="社区", residents_committee="居委会")
-        session.add(community)
-        session.flush()
-        estate = Estate(code="bench", name="基准小区", community_id=community.id)
-        session.add(estate)
-        session.flush()
-        return estate.id
+        return onboard_estate(
+            session, code="bench", name="基准小区", district="基准区", street_office="街道", community="社区",
+            residents_committee="居委会",
+        ).id
 
 
 def entry(i: int):

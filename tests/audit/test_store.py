@@ -19,25 +19,17 @@ from assembly.audit.receipt import verify_receipt
 from assembly.audit.verify import verify_export
 from assembly.config import get_settings
 from assembly.db import unit_of_work
-from assembly.register.models import Community, District, Estate, StreetOffice
+from assembly.register.estates import onboard_estate
+from assembly.register.models import Estate
 
 ACTOR = store.Actor("p0123456789abcdef", "committee")
 
 
 def make_estate(session, code: str) -> Estate:
-    district = District(name=f"区-{code}")
-    session.add(district)
-    session.flush()
-    office = StreetOffice(district_id=district.id, name="街道")
-    session.add(office)
-    session.flush()
-    community = Community(street_office_id=office.id, name="社区", residents_committee="居委会")
-    session.add(community)
-    session.flush()
-    estate = Estate(code=code, name=f"小区 {code}", community_id=community.id)
-    session.add(estate)
-    session.flush()
-    return estate
+    return onboard_estate(
+        session, code=code, name=f"小区 {code}", district="区", street_office="街道", community="社区",
+        residents_committee="居委会",
+    )
 
 
 def note_entries(session, estate, count, start=0):
