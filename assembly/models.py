@@ -47,5 +47,7 @@ def load_all_models() -> type[SQLModel]:
     import assembly.audit.models  # noqa: F401
     import assembly.register.models  # noqa: F401
     import assembly.auth.models  # noqa: F401
+    import assembly.notify.models  # noqa: F401
+    import assembly.voting.models  # noqa: F401
 
     return SQLModel

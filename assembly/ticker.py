@@ -1,6 +1,6 @@
 """The server's clock-driven duties, once a minute: sign the checkpoints that are due.
 
-Later capabilities add theirs here (closing motions at closes_at, overdue notifications). Each
+Duties: close the meetings whose voting ended (assembly.voting.closing), sign due checkpoints. Each
 duty runs in its own transaction; a failure is logged and retried at the next tick.
 """
 
@@ -20,9 +20,15 @@ log = logging.getLogger("assembly.ticker")
 INTERVAL_SECONDS = 60
 
 
-def tick(engine: Engine, settings: Settings) -> None:
+def tick(engine: Engine, settings: Settings, now=None) -> None:
     from assembly.audit.service import sign_due_checkpoints
+    from assembly.models import utcnow
+    from assembly.voting.closing import close_due_meetings
 
+    with unit_of_work(engine) as session:  # close, count and announce the meetings whose voting ended
+        closed = close_due_meetings(session, now=now or utcnow())
+    if closed:
+        log.info("closed %d meeting(s)", closed)
     with unit_of_work(engine) as session:
         signed = sign_due_checkpoints(session, settings=settings)
     if signed:

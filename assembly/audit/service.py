@@ -147,5 +147,10 @@ def export(session: Session, *, settings: Settings, estate: Estate, out: Path) -
 
 
 def tally_files(session: Session, *, estate: Estate) -> dict[str, bytes]:
-    """The tally file of every closed motion (none until meetings exist)."""
-    return {}
+    """The tally file of every closed motion, as opened at close, by the motion's log id."""
+    from assembly.voting.models import Motion
+
+    rows = session.execute(
+        select(Motion.id, Motion.tally_file).where(Motion.estate_id == estate.id, Motion.tally_file.is_not(None))
+    )
+    return {f"motion-{motion_id}": bytes(data) for motion_id, data in rows}

@@ -58,6 +58,7 @@ class Action(StrEnum):
     RECEIPT_CHECK = "receipt.check"
     OBJECTION_FILE = "objection.file"
     OWNER_HOME = "owner.home"
+    MEETING_READ = "meeting.read"  # meetings, motions, live turnout and announced results of the estate
     # what the committee does
     REGISTER_KEEP = "register.keep"
     MOTION_DRAFT = "motion.draft"
@@ -73,7 +74,9 @@ class Action(StrEnum):
     CARD_ISSUE = "card.issue"  # issue, reissue, revoke owner cards
     # observers and everyone who audits
     ESTATE_READ_ALL = "estate.read_all"
-    AUDIT_VERIFY = "audit.verify"
+    AUDIT_VERIFY = "audit.verify"  # "verify now" on the platform
+    AUDIT_READ = "audit.read"  # the log's entries, proofs and receipts (API and pages)
+    AUDIT_EXPORT = "audit.export"  # download the export: personal data leaves the platform (observers only)
     ASSEMBLY_SCORE = "assembly.score"
     SECURITY_EVENTS_READ = "security_events.read"
     # street office
@@ -91,13 +94,13 @@ class Action(StrEnum):
 
 _OWNER = {
     Action.VOTE, Action.PETITION_SIGN, Action.MEMBER_RATE, Action.RESULTS_READ, Action.RECEIPT_CHECK,
-    Action.OBJECTION_FILE, Action.OWNER_HOME,
+    Action.OBJECTION_FILE, Action.OWNER_HOME, Action.MEETING_READ,
 }
 _COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER, Action.VOTED_UNITS_READ,
-                    Action.RESULTS_READ, Action.ACCOUNT_SELF}
+                    Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ}
 _COMMITTEE = _COMMITTEE_STAFF | {Action.MOTION_PUBLISH, Action.MEETING_CONVENE, Action.RESULT_PUBLISH}
 _AUDITOR = {Action.ESTATE_READ_ALL, Action.AUDIT_VERIFY, Action.RESULTS_READ, Action.VOTED_UNITS_READ,
-            Action.SECURITY_EVENTS_READ, Action.ACCOUNT_SELF}
+            Action.AUDIT_READ, Action.SECURITY_EVENTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(_OWNER),
@@ -107,7 +110,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.RESIDENTS_COMMITTEE: frozenset(
         _AUDITOR | {Action.NOTIFICATION_RECEIVE, Action.OPINION_RECORD, Action.REVOCATION_REQUEST, Action.CARD_ISSUE}
     ),
-    Role.OBSERVER: frozenset(_AUDITOR | {Action.ASSEMBLY_SCORE}),
+    # Observers receive exports under the platform's confidentiality terms (audit-log.md); the
+    # residents' committee and the street office read and verify on the platform.
+    Role.OBSERVER: frozenset(_AUDITOR | {Action.ASSEMBLY_SCORE, Action.AUDIT_EXPORT}),
     Role.STREET_OFFICE: frozenset(
         _AUDITOR
         | {

@@ -1,0 +1,150 @@
+"""Casting ballots 投票: one ballot per voting member per motion, by an owner of the member (any
+co-owner while no voter is designated), the meeting's revote rule, idempotency keys, and a
+`ballot.cast` entry holding only the commitment to the choice. Never commits.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from assembly.audit import store as audit_log
+from assembly.audit.entries import ballot_commitment, format_time
+from assembly.auth.permissions import Principal
+from assembly.errors import Conflict, Forbidden, InvalidInput
+from assembly.register.models import RollMember, RollMemberUnit, Unit
+from assembly.voting import meetings
+from assembly.voting.ballots import CHOICES, choices_defect
+from assembly.voting.models import Ballot, Meeting, Motion
+
+CHOICE_LABELS = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}
+REVOTE_RULES = {
+    "last": "投票截止前可以重新投票，以最后一次投票为准。",
+    "first": "每个表决权只能投一次，以第一次投票为准，之后不能更改。",
+}
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A voting member the owner belongs to, in a frozen roll: what one ballot carries."""
+
+    member_key: str
+    area: Decimal
+    units: tuple[str, ...]
+
+
+def holdings(session: Session, *, meeting: Meeting, pseudonym: str) -> list[Holding]:
+    """The members of the meeting's frozen roll whose owners of record include this person (several
+    units of the same owners are one member; units held with different co-owners are several)."""
+    if meeting.roll_snapshot_id is None or not pseudonym:
+        return []
+    rows = session.execute(
+        select(RollMember.member_key, RollMember.area, Unit.code)
+        .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
+        .join(Unit, Unit.id == RollMemberUnit.unit_id)
+        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, RollMember.member_key.contains(pseudonym))
+    )
+    found: dict[str, tuple[Decimal, list[str]]] = {}
+    for key, area, code in rows:
+        if key.startswith("owners:") and pseudonym in key.removeprefix("owners:").split("+"):
+            found.setdefault(key, (area, []))[1].append(code)
+    return [Holding(key, area, tuple(sorted(units))) for key, (area, units) in sorted(found.items())]
+
+
+def ballot_object(motion: Motion, *, unit: str, choice: str | list[str], by: str) -> dict:
+    """Exactly the tally file's ballot: {unit, choice | choices, by}."""
+    if motion.kind == "election":
+        return {"unit": unit, "choices": list(choice), "by": by}
+    return {"unit": unit, "choice": choice, "by": by}
+
+
+def stored_choice(motion: Motion, ballot: Ballot) -> str | list[str]:
+    return json.loads(ballot.choice) if motion.kind == "election" else ballot.choice
+
+
+def _check_choice(motion: Motion, choice: str | list[str]) -> str:
+    if motion.kind == "election":
+        if isinstance(choice, str):
+            choice = [choice] if choice else []
+        candidates = json.loads(motion.candidates_json or "[]")
+        if choices_defect(list(choice), candidates=frozenset(candidates), seats=motion.seats or 0):
+            raise InvalidInput(f"最多选 {motion.seats} 人，且只能选候选人名单中的人 / invalid choices",
+                               code="invalid_choices")
+        return json.dumps(list(choice), ensure_ascii=False)
+    if choice not in CHOICES:
+        raise InvalidInput("请选择同意、反对或弃权 / choose agree, oppose or abstain", code="invalid_choice")
+    return choice
+
+
+def cast(session: Session, *, meeting: Meeting, motion: Motion, principal: Principal, member_key: str,
+         choice: str | list[str], idempotency_key: str, now: datetime) -> tuple[Ballot, bool]:
+    """Cast the owner's ballot for one member; returns (ballot, created). The same idempotency key
+    returns the ballot it already made (a retry or a double click), whatever it says."""
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise InvalidInput("请求缺少有效的防重复编号 / a request key of 1-64 characters is required",
+                           code="idempotency_key_required")
+    meeting = meetings.lock(session, meeting)  # casts of one meeting take turns (then the audit sequencer)
+    earlier = session.scalars(select(Ballot).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key,
+                                                   Ballot.idempotency_key == idempotency_key)).first()
+    if earlier is not None:
+        return earlier, False
+    stage = meetings.state(meeting, now)
+    if stage in (meetings.DRAFT, meetings.NOTICE):
+        raise Conflict("投票尚未开始 / voting has not opened", code="voting_not_open")
+    if stage != meetings.OPEN:
+        raise Conflict("投票已经截止，不能再投票 / voting has closed", code="voting_closed")
+    if motion.meeting_id != meeting.id:
+        raise InvalidInput("议题不属于这次会议 / the motion is not of this meeting", code="motion_not_found")
+    held = {h.member_key: h for h in holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "")}
+    holding = held.get(member_key)
+    if holding is None:
+        raise Forbidden("您不在本次会议冻结的业主名册中，或不是该表决权的业主，不能投这一票"
+                        " / you are not an owner of this member on the frozen roll", code="not_on_roll")
+    stored = _check_choice(motion, choice)
+    if meeting.revote == "first" and session.scalars(
+        select(Ballot.id).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key)
+    ).first() is not None:
+        raise Conflict("本次会议以第一次投票为准，您已经投过票，不能更改 / already voted (first ballot counts)",
+                       code="already_voted")
+    salt = secrets.token_bytes(32)
+    unit = holding.units[0]
+    body = ballot_object(motion, unit=unit, choice=json.loads(stored) if motion.kind == "election" else stored,
+                         by="owner")
+    commitment = ballot_commitment(salt, body)
+    index = audit_log.append(session, estate_id=meeting.estate_id, type="ballot.cast",
+                             actor=meetings.actor_of(principal), at=now, motion=motion.public_id,
+                             member=member_key, by="owner", commitment=commitment, time=format_time(now))
+    ballot = Ballot(motion_id=motion.id, estate_id=meeting.estate_id, member_key=member_key, unit=unit, by="owner",
+                    choice=stored, salt=salt, commitment=commitment, cast_at=now, cast_by_person=principal.person_id,
+                    entry_index=index, idempotency_key=idempotency_key)
+    session.add(ballot)
+    session.flush()
+    return ballot, True
+
+
+def my_ballots(session: Session, *, motion: Motion, member_keys: list[str]) -> dict[str, Ballot]:
+    """The latest ballot of each of these members on the motion (what the page says: voted or not)."""
+    if not member_keys:
+        return {}
+    rows = session.scalars(select(Ballot).where(Ballot.motion_id == motion.id, Ballot.member_key.in_(member_keys))
+                           .order_by(Ballot.cast_at, Ballot.entry_index))
+    latest: dict[str, Ballot] = {}
+    for ballot in rows:
+        latest[ballot.member_key] = ballot
+    return latest
+
+
+def ballot_for_receipt(session: Session, *, motion: Motion, ballot_id: int, member_keys: list[str]) -> Ballot:
+    ballot = session.scalars(select(Ballot).where(Ballot.id == ballot_id, Ballot.motion_id == motion.id,
+                                                  Ballot.member_key.in_(member_keys or [""]))).first()
+    if ballot is None:
+        from assembly.errors import NotFound
+
+        raise NotFound("没有找到您的这张选票 / no such ballot of yours", code="ballot_not_found")
+    return ballot

@@ -1,0 +1,306 @@
+"""Meetings 业主大会会议: draft with motions, publish the notice (and notify the residents' committee),
+the 15-day notice check, open voting on a frozen roll. Keyword-only, `now` passed in, never commits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from assembly.audit import store as audit_log
+from assembly.audit.entries import format_time
+from assembly.auth.permissions import Principal
+from assembly.errors import Conflict, InvalidInput, NotFound
+from assembly.notify import service as notify
+from assembly.register import service as register
+from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit
+from assembly.voting.ballots import REVOTES
+from assembly.voting.models import Ballot, Meeting, Motion
+from assembly.voting.rules import ITEM_NAMES, ITEMS, QUORUM, Count
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOTICE_DAYS = 15  # 物业管理条例第十四条：会议召开15日以前通知全体业主，并同时告知居委会
+NOTICE_BASIS = "《物业管理条例》第十四条、《民法典》第二百零一条"
+
+DRAFT, NOTICE, OPEN, CLOSING, ANNOUNCED, FINAL = "draft", "notice", "open", "closing", "announced", "final"
+STATE_LABELS = {DRAFT: "草稿", NOTICE: "公告期", OPEN: "投票中", CLOSING: "投票已结束，正在计票", ANNOUNCED: "结果已公告（异议期）",
+                FINAL: "结果已确定"}
+
+
+def actor_of(principal: Principal) -> audit_log.Actor:
+    """The pseudonymous actor of a principal, as the log records it."""
+    ident = principal.pseudonym or (f"account-{principal.account_id}" if principal.account_id else "anonymous")
+    return audit_log.Actor(ident, str(principal.role.value if principal.role else "anonymous"))
+
+
+def meeting_id(meeting: Meeting) -> str:
+    return f"meeting-{meeting.id}"
+
+
+def state(meeting: Meeting, now: datetime) -> str:
+    """The meeting's state, derived from its timestamps and the clock."""
+    if meeting.published_at is None:
+        return DRAFT
+    if meeting.opens_at is None:
+        return NOTICE
+    if meeting.closed_at is None:
+        return OPEN if now < meeting.closes_at else CLOSING
+    return ANNOUNCED if meeting.final_at is None else FINAL
+
+
+def earliest_open(notified: datetime) -> datetime:
+    """The first moment voting may open after a notice given at `notified`: the day of the notice
+    is not counted (民法典第二百零一条), 15 full calendar days in Asia/Shanghai follow; published on
+    1 March → 16 March 00:00 Shanghai."""
+    day = notified.astimezone(SHANGHAI).date() + timedelta(days=NOTICE_DAYS)
+    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+
+
+def problems_before_open(session: Session, *, meeting: Meeting, now: datetime) -> list[str]:
+    """Everything that keeps voting from opening now, each in a sentence that says until when."""
+    problems = []
+    if meeting.opens_at is not None:
+        return ["投票已经开始。"]
+    if not _motions(session, meeting):
+        problems.append("会议还没有议题。")
+    for moment, who in ((meeting.published_at, "向全体业主公告会议通知"), (meeting.rc_notified_at, "告知社区居委会")):
+        if moment is None:
+            problems.append(f"尚未{who}。")
+        elif now < earliest_open(moment):
+            problems.append(f"{_local(moment)} {who}，须满 {NOTICE_DAYS} 日（当日不计），"
+                            f"最早 {_local(earliest_open(moment))} 方可开始投票（{NOTICE_BASIS}）。")
+    if now >= meeting.closes_at:
+        problems.append(f"计划的投票截止时间 {_local(meeting.closes_at)} 已过，请另行召集会议。")
+    return problems
+
+
+def _motions(session: Session, meeting: Meeting) -> list[Motion]:
+    return list(session.scalars(select(Motion).where(Motion.meeting_id == meeting.id).order_by(Motion.position)))
+
+
+def motions_of(session: Session, *, meeting: Meeting) -> list[Motion]:
+    return _motions(session, meeting)
+
+
+def lock(session: Session, meeting: Meeting) -> Meeting:
+    """The meeting row, locked for this transaction on PostgreSQL (SQLite's BEGIN IMMEDIATE already
+    serialises writers): casting, opening and closing of one meeting take turns. Lock order is
+    always meeting, then the estate's audit sequencer."""
+    query = select(Meeting).where(Meeting.id == meeting.id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalars(query).one()
+
+
+# --- drafting and publishing ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MotionDraft:
+    item: int
+    title: str
+    text: str
+    kind: str = "motion"
+    seats: int | None = None
+    candidates: tuple[str, ...] = ()
+
+
+def create_meeting(session: Session, *, estate: Estate, principal: Principal, title: str, closes_at: datetime,
+                   motions: list[MotionDraft], now: datetime, revote: str = "last", objection_days: int = 7,
+                   proxy_limit: int = 3, paper_grace_days: int = 3, publish_per_unit_results: bool = True) -> Meeting:
+    """A draft meeting with its motions (nothing is announced yet), logged as meeting.created."""
+    title = title.strip()
+    if not title or len(title) > 200:
+        raise InvalidInput("请填写会议名称（不超过 200 字） / a title of at most 200 characters", code="title_required")
+    if revote not in REVOTES:
+        raise InvalidInput("重投规则只能是 last 或 first / revote is last or first", code="invalid_revote")
+    if not 1 <= objection_days <= 60 or not 1 <= proxy_limit <= 10 or not 0 <= paper_grace_days <= 30:
+        raise InvalidInput("异议期 1–60 日，代理上限 1–10 人，纸质票录入期 0–30 日 / rules out of range",
+                           code="invalid_rules")
+    if closes_at.tzinfo is None or closes_at <= earliest_open(now):
+        raise InvalidInput(f"投票截止时间须晚于最早可开始投票的时间 {_local(earliest_open(now))} / closes too early",
+                           code="closes_too_early")
+    if not motions:
+        raise InvalidInput("至少需要一个议题 / at least one motion", code="motions_required")
+    for draft in motions:
+        _check_motion(draft)
+    meeting = Meeting(estate_id=estate.id, title=title, revote=revote, objection_days=objection_days,
+                      proxy_limit=proxy_limit, paper_grace_days=paper_grace_days,
+                      publish_per_unit_results=publish_per_unit_results, created_by=actor_of(principal).id,
+                      created_at=now, closes_at=closes_at)
+    session.add(meeting)
+    session.flush()
+    for position, draft in enumerate(motions, start=1):
+        session.add(Motion(meeting_id=meeting.id, estate_id=estate.id, position=position, item=draft.item,
+                           title=draft.title.strip(), text=draft.text.strip(), kind=draft.kind, seats=draft.seats,
+                           candidates_json=json.dumps(list(draft.candidates), ensure_ascii=False)
+                           if draft.kind == "election" else None))
+    session.flush()
+    audit_log.append(session, estate_id=estate.id, type="meeting.created", actor=actor_of(principal), at=now,
+                     meeting=meeting_id(meeting), motions=[m.public_id for m in _motions(session, meeting)],
+                     revote=revote, closes_at=format_time(closes_at))
+    return meeting
+
+
+def _check_motion(draft: MotionDraft) -> None:
+    if draft.item not in ITEMS:
+        raise InvalidInput("议题须属于《民法典》第二百七十八条第一款第（一）至（九）项 / item 1..9", code="invalid_item")
+    if not draft.title.strip() or len(draft.title.strip()) > 200 or not draft.text.strip():
+        raise InvalidInput("每个议题都要有标题（不超过 200 字）和内容 / title and text", code="motion_text_required")
+    if draft.kind == "election":
+        candidates = [c.strip() for c in draft.candidates]
+        if not candidates or len(set(candidates)) != len(candidates) or not all(candidates):
+            raise InvalidInput("选举须列出候选人，且不得重复 / distinct candidates", code="invalid_candidates")
+        if not draft.seats or not 1 <= draft.seats <= len(candidates):
+            raise InvalidInput("应选人数须在 1 与候选人数之间 / seats", code="invalid_seats")
+    elif draft.kind != "motion":
+        raise InvalidInput("表决方式只能是议题或选举 / motion or election", code="invalid_kind")
+
+
+def publish(session: Session, *, meeting: Meeting, estate: Estate, principal: Principal, now: datetime) -> Meeting:
+    """Publish the notice to all owners and, in the same transaction, notify the residents' committee."""
+    meeting = lock(session, meeting)
+    if meeting.published_at is not None:
+        raise Conflict("会议通知已经发布 / already published", code="already_published")
+    if meeting.closes_at <= earliest_open(now):
+        raise Conflict(f"投票截止时间须晚于 {_local(earliest_open(now))}，请修改后再发布 / closes too early",
+                       code="closes_too_early")
+    actor = actor_of(principal)
+    meeting.published_at = now
+    meeting.rc_notified_at = now
+    session.flush()
+    motions = _motions(session, meeting)
+    audit_log.append(session, estate_id=estate.id, type="meeting.published", actor=actor, at=now,
+                     meeting=meeting_id(meeting), motions=[m.public_id for m in motions],
+                     earliest_open=format_time(earliest_open(now)), closes_at=format_time(meeting.closes_at))
+    agenda = "；".join(f"{m.position}. {m.title}（第{m.item}项：{ITEM_NAMES[m.item]}）" for m in motions)
+    notify.notify(session, estate=estate, event="meeting.convened", actor=actor, now=now,
+                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
+                  what=f"{estate.name}召集业主大会会议“{meeting.title}”。议题：{agenda}。"
+                       f"最早 {_local(earliest_open(now))} 开始投票，{_local(meeting.closes_at)} 截止。")
+    return meeting
+
+
+def open_voting(session: Session, *, meeting: Meeting, estate: Estate, principal: Principal, now: datetime) -> Meeting:
+    """Open voting now: refuse with every reason if the notice has not run; freeze the roll and log it."""
+    meeting = lock(session, meeting)
+    problems = problems_before_open(session, meeting=meeting, now=now)
+    if problems:
+        raise Conflict("现在还不能开始投票：" + "".join(problems) + " / voting cannot open yet", code="cannot_open",
+                       detail=problems)
+    snapshot = register.freeze_roll(session, estate=estate, purpose=f"{meeting_id(meeting)} {meeting.title}")
+    meeting.opens_at = now
+    meeting.roll_snapshot_id = snapshot.id
+    session.flush()
+    members = _roll_members(session, snapshot)
+    actor = actor_of(principal)
+    audit_log.append(
+        session, estate_id=estate.id, type="roll.frozen", actor=actor, at=now, meeting=meeting_id(meeting),
+        motions=[m.public_id for m in _motions(session, meeting)],
+        register_version=_version_number(session, snapshot), revote=meeting.revote, opens_at=format_time(now),
+        closes_at=format_time(meeting.closes_at),
+        members=[{"member": key, "units": units, "area": _area_text(area), "heads": heads}
+                 for key, (area, heads, units) in members.items()],
+        totals={"area": _area_text(snapshot.total_area), "heads": snapshot.total_heads},
+    )
+    notify.notify(session, estate=estate, event="voting.opened", actor=actor, now=now,
+                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
+                  what=f"业主大会会议“{meeting.title}”开始投票，{_local(meeting.closes_at)} 截止。"
+                       f"参加投票的业主名册已冻结：{snapshot.total_heads} 人，专有部分面积 {_area_text(snapshot.total_area)} 平方米。")
+    return meeting
+
+
+def _version_number(session: Session, snapshot: RollSnapshot) -> int:
+    from assembly.register.models import RegisterVersion
+
+    return session.get(RegisterVersion, snapshot.version_id).number
+
+
+def _area_text(area: Decimal) -> str:
+    return format(area.normalize(), "f") if area else "0"
+
+
+def _roll_members(session: Session, snapshot: RollSnapshot) -> dict[str, tuple[Decimal, int, list[str]]]:
+    """The frozen roll's members: key -> (area, heads, unit codes sorted), sorted by key."""
+    rows = session.execute(
+        select(RollMember.member_key, RollMember.area, RollMember.heads, Unit.code)
+        .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
+        .join(Unit, Unit.id == RollMemberUnit.unit_id)
+        .where(RollMember.snapshot_id == snapshot.id)
+    )
+    members: dict[str, tuple[Decimal, int, list[str]]] = {}
+    for key, area, heads, code in rows:
+        members.setdefault(key, (area, heads, []))[2].append(code)
+    for _area, _heads, units in members.values():
+        units.sort()
+    return dict(sorted(members.items()))
+
+
+def roll_members(session: Session, *, meeting: Meeting) -> dict[str, tuple[Decimal, int, list[str]]]:
+    if meeting.roll_snapshot_id is None:
+        return {}
+    return _roll_members(session, session.get(RollSnapshot, meeting.roll_snapshot_id))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_meeting(session: Session, *, estate: Estate, meeting_id: int) -> Meeting:
+    """A meeting of this estate (the route has already checked the principal may act in it)."""
+    meeting = session.scalars(select(Meeting).where(Meeting.id == meeting_id, Meeting.estate_id == estate.id)).first()
+    if meeting is None:
+        raise NotFound("本小区没有这次会议 / no such meeting in this estate", code="meeting_not_found")
+    return meeting
+
+
+def get_motion(session: Session, *, meeting: Meeting, motion_id: int) -> Motion:
+    motion = session.scalars(select(Motion).where(Motion.id == motion_id, Motion.meeting_id == meeting.id)).first()
+    if motion is None:
+        raise NotFound("本次会议没有这个议题 / no such motion", code="motion_not_found")
+    return motion
+
+
+def meetings_of(session: Session, *, estate: Estate, published_only: bool = False) -> list[Meeting]:
+    query = select(Meeting).where(Meeting.estate_id == estate.id).order_by(Meeting.created_at.desc(), Meeting.id.desc())
+    if published_only:
+        query = query.where(Meeting.published_at.is_not(None))
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Turnout:
+    """Participating area and heads of a motion against the roll's totals: visible live to everyone."""
+
+    participating: Count
+    total: Count
+
+    @property
+    def area_reached(self) -> bool:
+        return self.total.area > 0 and self.participating.area * QUORUM.denominator >= self.total.area * QUORUM.numerator
+
+    @property
+    def heads_reached(self) -> bool:
+        return self.total.heads > 0 and self.participating.heads * QUORUM.denominator >= self.total.heads * QUORUM.numerator
+
+
+def turnout(session: Session, *, meeting: Meeting, motion: Motion) -> Turnout | None:
+    """Members with at least one ballot on the motion, by area and heads (never how they voted)."""
+    if meeting.roll_snapshot_id is None:
+        return None
+    snapshot = session.get(RollSnapshot, meeting.roll_snapshot_id)
+    voted = select(Ballot.member_key).where(Ballot.motion_id == motion.id).distinct().scalar_subquery()
+    area, heads = session.execute(
+        select(func.sum(RollMember.area), func.sum(RollMember.heads))
+        .where(RollMember.snapshot_id == snapshot.id, RollMember.member_key.in_(voted))
+    ).one()
+    return Turnout(Count(area or Decimal(0), heads or 0), Count(snapshot.total_area, snapshot.total_heads))

@@ -1,0 +1,140 @@
+"""What pages and the API show of a meeting: its state, turnout, and after close the decision with
+its legal reasons and the per-unit lines (room, area, choice — never names)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from assembly.area import format_area
+from assembly.db import unit_of_work
+from assembly.register.models import Estate
+from assembly.voting import closing, meetings
+from assembly.voting.ballots import Cast, resolve_ballots
+from assembly.voting.models import Meeting, Motion
+from assembly.voting.rules import Count, decide_motion, first_area, percent
+from assembly.voting.tally import _roll
+
+NOT_VOTED = "未参加表决"
+
+
+def refresh_if_due(session: Session, *, engine, meeting: Meeting, now: datetime) -> Meeting:
+    """First access after closes_at closes the meeting, in a transaction of its own (a GET's session
+    only reads), then reads the meeting again."""
+    if not closing.due(meeting, now):
+        return meeting
+    with unit_of_work(engine) as writer:
+        closing.close_if_due(writer, meeting=writer.get(Meeting, meeting.id), now=now)
+    session.commit()  # end the read transaction so the next read sees the close
+    session.expire_all()
+    return session.get(Meeting, meeting.id)
+
+
+def count_of(share: dict) -> Count:
+    return Count(Decimal(share["area"]), int(share["heads"]))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: dict
+    passed: bool | None
+    reasons: tuple[str, ...]
+    elected: tuple[str, ...]
+
+
+def outcome(motion: Motion) -> Outcome | None:
+    """The announced result and the legal reasons in words (rules.decide_motion on its figures)."""
+    result = closing.result_of(motion)
+    if result is None:
+        return None
+    total, participating = count_of(result["total"]), count_of(result["participating"])
+    if motion.kind == "motion":
+        decision = decide_motion(item=motion.item, total=total, participating=participating,
+                                 agree=count_of(result["agree"]))
+        return Outcome(result, decision.passed, decision.reasons, ())
+    decision = decide_motion(item=3, total=total, participating=participating, agree=participating)
+    reasons = decision.reasons[:2] + ((decision.reasons[2],) if not decision.quorum else ())
+    elected = tuple(c["id"] for c in result["candidates"] if c["elected"])
+    return Outcome(result, None, reasons, elected)
+
+
+def unit_lines(motion: Motion) -> list[dict]:
+    """Every unit of the roll with its area and the choice its member's counted ballot made."""
+    if motion.tally_file is None:
+        return []
+    document = json.loads(motion.tally_file)
+    members, member_of = _roll(document["units"])
+    casts = [Cast(member_of.get(b["unit"]), b.get("by", "owner")) for b in document["ballots"]]
+    counted = resolve_ballots(casts, revote=document.get("revote", "last")).counted
+    said = {}
+    for member, index in counted.items():
+        ballot = document["ballots"][index]
+        if "choice" in ballot:
+            said[member] = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}[ballot["choice"]]
+        else:
+            said[member] = "选：" + ("、".join(ballot["choices"]) or "（空白票）")
+    lines = []
+    for unit in document["units"]:
+        area = first_area({k: Decimal(v) for k, v in unit["area"].items()})[0]
+        lines.append({"unit": unit["id"], "area": area, "choice": said.get(member_of[unit["id"]], NOT_VOTED)})
+    return lines
+
+
+def turnout_json(turnout: meetings.Turnout | None) -> dict | None:
+    if turnout is None:
+        return None
+    return {
+        "participating": {"area": format_area(turnout.participating.area), "heads": turnout.participating.heads},
+        "total": {"area": format_area(turnout.total.area), "heads": turnout.total.heads},
+        "area_share": percent(turnout.participating.area, turnout.total.area),
+        "heads_share": percent(turnout.participating.heads, turnout.total.heads),
+        "area_reaches_two_thirds": turnout.area_reached,
+        "heads_reach_two_thirds": turnout.heads_reached,
+    }
+
+
+def bar_width(part, whole) -> str:
+    """A CSS width for a turnout bar: whole percent, cut (display only; decisions are exact)."""
+    if not whole:
+        return "0%"
+    return f"{min(100, int(Decimal(part) * 100 / Decimal(whole)))}%"
+
+
+def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: datetime) -> dict:
+    motions = meetings.motions_of(session, meeting=meeting)
+    stage = meetings.state(meeting, now)
+    body = {
+        "id": meeting.id, "estate": estate.code, "title": meeting.title, "state": stage,
+        "revote": meeting.revote, "objection_days": meeting.objection_days, "proxy_limit": meeting.proxy_limit,
+        "paper_grace_days": meeting.paper_grace_days, "publish_per_unit_results": meeting.publish_per_unit_results,
+        **{name: (getattr(meeting, name).isoformat() if getattr(meeting, name) else None)
+           for name in ("created_at", "published_at", "rc_notified_at", "opens_at", "closes_at", "closed_at",
+                        "announced_at", "final_at")},
+        "earliest_open": meetings.earliest_open(meeting.published_at).isoformat() if meeting.published_at else None,
+        "problems_before_open": meetings.problems_before_open(session, meeting=meeting, now=now)
+        if stage in (meetings.DRAFT, meetings.NOTICE) else [],
+        "motions": [],
+    }
+    for motion in motions:
+        entry = {"id": motion.id, "log_id": motion.public_id, "position": motion.position, "item": motion.item,
+                 "title": motion.title, "text": motion.text, "kind": motion.kind,
+                 "turnout": turnout_json(meetings.turnout(session, meeting=meeting, motion=motion))}
+        if motion.kind == "election":
+            entry |= {"seats": motion.seats, "candidates": json.loads(motion.candidates_json or "[]")}
+        decided = outcome(motion)
+        if decided is not None:
+            entry["result"] = {k: v for k, v in decided.result.items() if k != "rejected"} | {
+                "reasons": list(decided.reasons), "tally_sha256": motion.tally_sha256}
+        body["motions"].append(entry)
+    return body
+
+
+def published_meetings_for_owner(session: Session, *, estate_id: int) -> list[Meeting]:
+    return list(session.scalars(select(Meeting).where(Meeting.estate_id == estate_id,
+                                                      Meeting.published_at.is_not(None))
+                                .order_by(Meeting.closes_at.desc())))

@@ -1,0 +1,102 @@
+"""Builders for the meeting tests: an estate with a small register, a committee and owner principals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from assembly.auth.permissions import Principal, Role
+from assembly.config import get_settings
+from assembly.models import utcnow
+from assembly.register import identity, service
+from assembly.register.models import Community, District, Estate, Person, StreetOffice
+from assembly.register.rows import RegisterRow
+from assembly.voting import meetings
+from assembly.voting.meetings import MotionDraft
+
+
+def start_time() -> datetime:
+    """Entry times must not go backwards: the register is logged at the real time, so the test
+    clock starts after it (on a whole second)."""
+    return (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
+
+
+def id_number(serial: int) -> str:
+    first17 = f"11010519800101{serial:03d}"
+    return first17 + identity.mainland_check_character(first17)
+
+
+@dataclass
+class Estate1:
+    estate: Estate
+    owners: dict[str, Person] = field(default_factory=dict)  # single, wife, husband, landlord, extraN
+    chair: Principal | None = None
+
+    def owner(self, name: str) -> Principal:
+        person = self.owners[name]
+        return Principal(kind="owner", role=Role.OWNER, estate_ids=frozenset({self.estate.id}),
+                         person_id=person.id, pseudonym=person.pseudonym, display_name=name)
+
+
+def build_estate(session: Session, *, code: str = "vote", extra: int = 2) -> Estate1:
+    district = District(name=f"{code} 区")
+    session.add(district)
+    session.flush()
+    office = StreetOffice(district_id=district.id, name=f"{code} 街道")
+    session.add(office)
+    session.flush()
+    community = Community(street_office_id=office.id, name=f"{code} 社区", residents_committee=f"{code} 居委会")
+    session.add(community)
+    session.flush()
+    estate = Estate(code=code, name=f"{code} 小区", community_id=community.id)
+    session.add(estate)
+    session.flush()
+    people = {"single": id_number(1), "wife": id_number(20), "husband": id_number(21), "landlord": id_number(22)}
+    rows = [
+        RegisterRow(unit="1-1-101", registry=Decimal("89.50"), owner_name="王小明", id_number=people["single"]),
+        RegisterRow(unit="1-1-102", survey=Decimal("120.25"), owner_name="李秀英", id_number=people["wife"]),
+        RegisterRow(unit="1-1-102", survey=Decimal("120.25"), owner_name="张建国", id_number=people["husband"]),
+        RegisterRow(unit="1-1-103", contract=Decimal("60"), owner_name="陈大文", id_number=people["landlord"]),
+        RegisterRow(unit="1-1-104", registry=Decimal("61.5"), owner_name="陈大文", id_number=people["landlord"]),
+        RegisterRow(unit="1-1-105", registry=Decimal("75"), developer=True, owner_name="开发商"),
+    ]
+    for index in range(extra):
+        people[f"extra{index}"] = id_number(100 + index)
+        rows.append(RegisterRow(unit=f"2-1-{101 + index}", registry=Decimal("50"), owner_name=f"业主{index}",
+                                id_number=people[f"extra{index}"]))
+    id_key = get_settings().id_hash_key
+    service.apply_register(session, estate=estate, rows=rows, reason="测试名册", evidence_ref="test", actor="test",
+                           id_key=id_key)
+    world = Estate1(estate)
+    for name, number in people.items():
+        world.owners[name] = session.scalars(select(Person).where(
+            Person.estate_id == estate.id, Person.id_hash == identity.id_hash(id_key, number))).one()
+    world.chair = Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({estate.id}),
+                            account_id=1, pseudonym="a-chair", display_name="主任")
+    return world
+
+
+def draft_meeting(session: Session, world: Estate1, *, now: datetime, revote: str = "last", item: int = 4,
+                  election: bool = False):
+    motions = [MotionDraft(item=item, title="续聘物业服务企业", text="续聘某物业公司三年。")]
+    if election:
+        motions.append(MotionDraft(item=3, title="选举业主委员会", text="选三名委员。", kind="election", seats=1,
+                                   candidates=("c1", "c2")))
+    return meetings.create_meeting(session, estate=world.estate, principal=world.chair, title="2026年第一次业主大会",
+                                   closes_at=now + timedelta(days=30), motions=motions, now=now, revote=revote)
+
+
+def open_meeting(session: Session, world: Estate1, *, now: datetime, **options):
+    """A meeting published at `now` and opened 16 days later; returns (meeting, opened_at)."""
+    meeting = draft_meeting(session, world, now=now, **options)
+    meetings.publish(session, meeting=meeting, estate=world.estate, principal=world.chair, now=now)
+    opened = now + timedelta(days=16)
+    meetings.open_voting(session, meeting=meeting, estate=world.estate, principal=world.chair, now=opened)
+    return meeting, opened
+
+
+UTC_ = UTC
