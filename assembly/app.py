@@ -69,6 +69,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from assembly.web.pages import router as pages_router
 
     from assembly.auth.card_routes import router as card_router
+    from assembly.auth.print_routes import router as print_router
+    from assembly.auth.printing import Pickups
     from assembly.auth.routes import router as auth_router
 
     app.include_router(pages_router)
@@ -76,5 +78,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(card_router)
+    app.include_router(print_router)
+    app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))
     return app

@@ -131,6 +131,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/api/accounts/{username}/disable"): scoped(
         answers(403, anon=401, street_office=200, admin=404), answers(403, anon=401, street_office=404, admin=404),
     ),
+    # printing owner cards (residents' committee and street office of the estate; never the committee)
+    ("GET", "/estate/{code}/cards"): scoped(answers(403, anon=303, residents_committee=200, street_office=200),
+                                            answers(403, anon=303)),
+    ("POST", "/estate/{code}/cards/print"): scoped(answers(403, anon=401, residents_committee=200, street_office=200),
+                                                   answers(403, anon=401), body="print"),
+    ("POST", "/estate/{code}/cards/download"): scoped(  # a forged download token: gone
+        answers(403, anon=401, residents_committee=410, street_office=410), answers(403, anon=401), body="pickup"),
 }
 # The static files are a mount, not a route: plain files, GET only, the same for everyone.
 
@@ -260,6 +267,8 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "new_observer": lambda: {"json": {"username": f"made-{next(m.counter)}", "display_name": "观察员",
                                           "role": "observer", "estates": [code]}},
         "own_estates": lambda: {"json": {"estates": [code]}},
+        "print": lambda: {"data": {"person": [_spare_person(m, variant)], "mode": "checked"}},  # reprints reissue
+        "pickup": lambda: {"data": {"pickup": "dl_forged"}},
     }
     return url, bodies[case.body]()
 
