@@ -2,7 +2,9 @@
 
 Each row has the shape of an audit-log entry (shared/spec/audit-log.md: `type`, `at`, `actor` plus the
 fields of its type), so that the audit-log issue can move them into each estate's Merkle log without
-loss: `as_audit_entry()` is that entry. Never a submitted secret — a failed login records who,
+loss: `as_audit_entry()` is that entry. The security-relevant ones (AUDITED below) are also appended
+to the estate's audit log by `record` itself, in the same transaction (docs/audit-entries.md says
+which, with which fields, into which estates' logs). Never a submitted secret — a failed login records who,
 when, from where and why; nothing that was typed (not even the username, which may be a password
 typed into the wrong field).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.auth.models import SecurityEvent
@@ -66,6 +69,8 @@ def record(
     )
     session.add(event)
     session.flush()
+    if type in AUDITED:
+        _append_to_audit_log(session, event, details)
     return event
 
 
@@ -89,3 +94,93 @@ def as_audit_entry(event: SecurityEvent) -> dict:
     for key, value in json.loads(event.details_json or "{}").items():
         entry.setdefault(key, value)
     return entry
+
+
+# --- into the audit log (docs/audit-entries.md) -------------------------------------------------
+#
+# Which security events are audit entries, and the fields their entry carries besides type, at,
+# actor and index. Not entries: owners' successful logins and every logout (what an owner does
+# with their own card is their business, and the log can never be erased); the IP address (a
+# keyed hash, `source`, stands for it); card numbers (cards are named `card:<id>`); anything typed.
+AUDITED: dict[str, tuple[str, ...]] = {
+    LOGIN_SUCCEEDED: ("subject", "method", "source"),  # staff only: owners' logins stay off the log
+    LOGIN_FAILED: ("subject", "method", "reason", "source"),
+    LOGIN_THROTTLED: ("subject", "reason", "failures", "delay_seconds", "source"),
+    CARD_ISSUED: ("subject", "owner"),
+    CARD_REISSUED: ("subject", "owner", "reason", "replaces"),
+    CARD_REVOKED: ("subject", "owner", "reason"),
+    CARD_ACTIVATED: ("subject",),
+    CARD_PIN_CHANGED: ("subject",),
+    ACCOUNT_CREATED: ("subject", "account_role", "estates"),
+    ACCOUNT_SCOPE_CHANGED: ("subject", "account_role", "before", "after"),
+    ACCOUNT_DISABLED: ("subject", "account_role"),
+    ACCOUNT_PASSWORD_CHANGED: ("subject", "reason"),
+    ACCOUNT_TOTP_ENABLED: ("subject",),
+}
+UNKNOWN_ACTOR = "unknown"  # a failed login's typist, an operator without a pseudonym
+
+
+def audit_source(ip: str | None) -> str | None:
+    """Where an attempt came from, for the log: a keyed hash of the address (IPv6 by /64), 16 hex
+    digits. Equal sources show one origin trying many times; the address itself stays in the
+    erasable security_event table, and without ASSEMBLY_ID_HASH_KEY the hash cannot be reversed."""
+    if not ip:
+        return None
+    import hashlib
+    import hmac
+
+    from assembly.auth.throttle import ip_key
+    from assembly.config import get_settings
+
+    key = hmac.new(get_settings().id_hash_key.encode(), b"assembly/audit-source", hashlib.sha256).digest()
+    return hmac.new(key, ip_key(ip).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _append_to_audit_log(session: Session, event: SecurityEvent, details: dict) -> None:
+    """Append `event` to the audit log of every estate it concerns, in this transaction."""
+    from assembly.audit import store
+    from assembly.auth.models import Account, OwnerCard
+    from assembly.auth.permissions import AllEstates
+    from assembly.auth.sessions import account_estate_ids
+    from assembly.register.models import Estate
+
+    if event.type == LOGIN_SUCCEEDED and event.actor_role == "owner":
+        return
+    estate_ids: set[int] = {event.estate_id} if event.estate_id is not None else set()
+    kind, _, number = (event.subject or "").partition(":")
+    account = session.get(Account, int(number)) if kind == "account" and number.isdigit() else None
+    if account is not None:
+        covered = account_estate_ids(session, account)
+        if isinstance(covered, AllEstates):  # the administrator: no estate role, no estate's log
+            return
+        estate_ids |= covered
+    for name in ("estates", "before", "after"):  # an account's scope, old and new
+        estate_ids |= {value for value in details.get(name) or () if isinstance(value, int)}
+    if not estate_ids:
+        return
+    codes = dict(session.execute(select(Estate.id, Estate.code).where(Estate.id.in_(sorted(estate_ids)))).all())
+
+    subject = event.subject
+    if account is not None:
+        subject = f"account:{account.pseudonym}"
+    values: dict[str, object] = {
+        "subject": subject,
+        "method": details.get("method"),
+        "reason": event.reason,
+        "source": audit_source(event.ip),
+        "failures": details.get("failures"),
+        "delay_seconds": details.get("delay_seconds"),
+        "owner": details.get("owner"),
+        "account_role": details.get("role"),
+        "estates": [codes.get(i, str(i)) for i in details.get("estates") or ()],
+        "before": [codes.get(i, str(i)) for i in details.get("before") or ()],
+        "after": [codes.get(i, str(i)) for i in details.get("after") or ()],
+    }
+    if event.type == CARD_REISSUED and kind == "card" and number.isdigit():
+        card = session.get(OwnerCard, int(number))
+        values["replaces"] = f"card:{card.replaces_id}" if card is not None and card.replaces_id else None
+    fields = {name: values.get(name) for name in AUDITED[event.type] if values.get(name) is not None}
+    role = str(event.actor_role or "anonymous")
+    actor = store.Actor(str(event.actor_pseudonym or ("cli" if role == "operator" else UNKNOWN_ACTOR)), role)
+    for estate_id in sorted(estate_ids):  # one order for every transaction: no lock cycles on PostgreSQL
+        store.append(session, estate_id=estate_id, type=event.type, actor=actor, **fields)
