@@ -78,6 +78,13 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(card_router)
+    from assembly.notify.routes import router as notify_router
+    from assembly.voting.api import router as voting_api_router
+    from assembly.voting.pages import router as voting_pages_router
+
+    app.include_router(voting_api_router)
+    app.include_router(voting_pages_router)
+    app.include_router(notify_router)
     app.include_router(print_router)
     app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))

@@ -59,6 +59,7 @@ class Action(StrEnum):
     OBJECTION_FILE = "objection.file"
     OWNER_HOME = "owner.home"
     MEETING_READ = "meeting.read"  # meetings, motions, live turnout and announced results of the estate
+    UNIT_RESULTS_READ = "results.units"  # per unit: room, area, choice (never names); owners of the estate only
     # what the committee does
     REGISTER_KEEP = "register.keep"
     MOTION_DRAFT = "motion.draft"
@@ -94,7 +95,7 @@ class Action(StrEnum):
 
 _OWNER = {
     Action.VOTE, Action.PETITION_SIGN, Action.MEMBER_RATE, Action.RESULTS_READ, Action.RECEIPT_CHECK,
-    Action.OBJECTION_FILE, Action.OWNER_HOME, Action.MEETING_READ,
+    Action.OBJECTION_FILE, Action.OWNER_HOME, Action.MEETING_READ, Action.UNIT_RESULTS_READ,
 }
 _COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER, Action.VOTED_UNITS_READ,
                     Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ}

@@ -13,12 +13,14 @@ from sqlmodel import Session
 
 from assembly.area import format_area
 from assembly.db import unit_of_work
+from assembly.errors import Conflict, NotFound
 from assembly.register.models import Estate
 from assembly.voting import closing, meetings
 from assembly.voting.ballots import Cast, resolve_ballots
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.rules import Count, decide_motion, first_area, percent
 from assembly.voting.tally import _roll
+from assembly.web.deps import SessionDep  # noqa: F401 - the routes' alias, re-exported
 
 NOT_VOTED = "未参加表决"
 
@@ -138,3 +140,14 @@ def published_meetings_for_owner(session: Session, *, estate_id: int) -> list[Me
     return list(session.scalars(select(Meeting).where(Meeting.estate_id == estate_id,
                                                       Meeting.published_at.is_not(None))
                                 .order_by(Meeting.closes_at.desc())))
+
+
+def draft_hidden() -> NotFound:
+    return NotFound("本小区没有这次会议 / no such meeting in this estate", code="meeting_not_found")
+
+
+def no_unit_results(meeting: Meeting) -> Conflict:
+    if meeting.closed_at is None:
+        return Conflict("投票截止后才公布每户的表决情况 / per-unit results come after close", code="not_closed")
+    return Conflict("本次会议的议事规则规定不公布每户的表决情况 / this meeting does not publish per-unit results",
+                    code="unit_results_not_published")

@@ -61,6 +61,15 @@ def scoped(own: dict[str, int], other: dict[str, int], **options) -> Case:
 PAGE_STAFF = answers(200, anon=303, owner=403)  # staff pages: people are sent to log in; owners refused
 PAGE_OWNER = answers(403, anon=303, owner=200)
 AUDITORS = {OBS: 200, RC: 200, SO: 200, ADMIN: 200}
+READERS = answers(200, admin=403)  # meetings, turnout and results: the estate's owners, committee and auditors
+READERS_404 = answers(404, admin=403)
+CONVENERS_404 = answers(403, anon=401, committee_chair=404, committee_member=404)
+VOTER_404 = answers(403, anon=401, owner=404)
+
+
+def DRAFTERS(status: int) -> dict[str, int]:  # noqa: N802 - reads as the constant it stands for
+    return {CHAIR: status, MEMBER: status, CSTAFF: status}
+
 
 EXPECTED: dict[tuple[str, str], Case] = {
     # public
@@ -138,6 +147,42 @@ EXPECTED: dict[tuple[str, str], Case] = {
                                                    answers(403, anon=401), body="print"),
     ("POST", "/estate/{code}/cards/download"): scoped(  # a forged download token: gone
         answers(403, anon=401, residents_committee=410, street_office=410), answers(403, anon=401), body="pickup"),
+    # meetings and voting (the meeting, motion, ballot and record named do not exist: 404 once allowed)
+    ("GET", "/api/estates/{code}/meetings"): scoped({**READERS, ANON: 401}, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings"): scoped(answers(403, anon=401, **DRAFTERS(201)), answers(403, anon=401),
+                                                     body="meeting"),
+    ("GET", "/api/estates/{code}/meetings/{meeting}"): scoped({**READERS_404, ANON: 401}, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/publish"): scoped(CONVENERS_404, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/open"): scoped(CONVENERS_404, answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/mine"): scoped(VOTER_404, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/ballots"): scoped(
+        VOTER_404, answers(403, anon=401), body="ballot"),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/ballots/{ballot}/receipt"): scoped(
+        VOTER_404, answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/units"): scoped(VOTER_404, answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings"): scoped({**READERS, ANON: 303}, answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/new"): scoped(answers(403, anon=303, **DRAFTERS(200)), answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings"): scoped(answers(403, anon=401, **DRAFTERS(422)), answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings/{meeting}"): scoped({**READERS_404, ANON: 303}, answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings/{meeting}/publish"): scoped(CONVENERS_404, answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/open"): scoped(CONVENERS_404, answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}"): scoped({**READERS_404, ANON: 303},
+                                                                         answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/vote"): scoped(VOTER_404, answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/ballots/{ballot}"): scoped(
+        answers(403, anon=303, owner=404), answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/ballots/{ballot}/receipt.txt"): scoped(
+        answers(403, anon=303, owner=404), answers(403, anon=303)),
+    ("GET", "/me/votes"): one(answers(403, anon=303, owner=303)),  # the owner is sent to their estate's meetings
+    # the residents' committee's notification records (and the street office's)
+    ("GET", "/api/estates/{code}/notifications"): scoped(answers(403, anon=401, residents_committee=200,
+                                                                 street_office=200), answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/notifications/{record}/acknowledge"): scoped(
+        answers(403, anon=401, residents_committee=404, street_office=404), answers(403, anon=401)),
+    ("GET", "/estate/{code}/notifications"): scoped(answers(403, anon=303, residents_committee=200, street_office=200),
+                                                    answers(403, anon=303)),
+    ("POST", "/estate/{code}/notifications/{record}/acknowledge"): scoped(
+        answers(403, anon=401, residents_committee=404, street_office=404), answers(403, anon=401)),
 }
 # The static files are a mount, not a route: plain files, GET only, the same for everyone.
 
@@ -247,7 +292,8 @@ def _spare_card(m: Matrix, variant: str) -> str:
 
 def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[str, dict]:
     code = "alpha" if variant == OWN else "beta"
-    values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant]}
+    values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
+              "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
@@ -267,6 +313,9 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "new_observer": lambda: {"json": {"username": f"made-{next(m.counter)}", "display_name": "观察员",
                                           "role": "observer", "estates": [code]}},
         "own_estates": lambda: {"json": {"estates": [code]}},
+        "meeting": lambda: {"json": {"title": "业主大会", "closes_at": "2027-06-01T00:00:00+08:00",
+                                     "motions": [{"item": 4, "title": "续聘物业", "text": "续聘三年"}]}},
+        "ballot": lambda: {"json": {"member": "owners:x", "choice": "agree", "idempotency_key": "k"}},
         "print": lambda: {"data": {"person": [_spare_person(m, variant)], "mode": "checked"}},  # reprints reissue
         "pickup": lambda: {"data": {"pickup": "dl_forged"}},
     }

@@ -1,0 +1,173 @@
+"""The JSON API of meetings and voting: committee drafts, publishes and opens; owners cast ballots
+and fetch receipts; everyone in the estate reads turnout and, after close, results. Thin: the
+services decide, errors are {error: {code, message}}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+
+from assembly.audit import service as audit_service
+from assembly.auth.permissions import Action, CurrentPrincipal, estate_for
+from assembly.auth.web import now_for
+from assembly.db import unit_of_work
+from assembly.errors import InvalidInput
+from assembly.register.models import Estate
+from assembly.voting import casting, meetings, views
+from assembly.voting.models import Ballot
+
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database
+router = APIRouter(prefix="/api/estates/{code}", tags=["meetings"])
+
+
+class MotionBody(BaseModel):
+    item: int = Field(ge=1, le=9)
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=20000)
+    kind: Literal["motion", "election"] = "motion"
+    seats: int | None = Field(default=None, ge=1, le=50)
+    candidates: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=50)
+
+
+class MeetingBody(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    closes_at: datetime
+    revote: Literal["last", "first"] = "last"
+    objection_days: int = Field(default=7, ge=1, le=60)
+    proxy_limit: int = Field(default=3, ge=1, le=10)
+    paper_grace_days: int = Field(default=3, ge=0, le=30)
+    publish_per_unit_results: bool = True
+    motions: list[MotionBody] = Field(min_length=1, max_length=30)
+
+
+class BallotBody(BaseModel):
+    member: str = Field(min_length=1, max_length=400)
+    choice: str | None = Field(default=None, max_length=10)
+    choices: list[Annotated[str, Field(max_length=40)]] | None = Field(default=None, max_length=50)
+    idempotency_key: str = Field(min_length=1, max_length=64)
+
+
+def _meeting(request: Request, session, estate: Estate, meeting_id: int):
+    meeting = meetings.get_meeting(session, estate=estate, meeting_id=meeting_id)
+    return views.refresh_if_due(session, engine=request.app.state.engine, meeting=meeting, now=now_for(request))
+
+
+@router.get("/meetings")
+def list_meetings(request: Request, session: views.SessionDep,
+                  estate: Annotated[Estate, estate_for(Action.MEETING_READ)], principal: CurrentPrincipal) -> dict:
+    drafts = principal.may(Action.MOTION_DRAFT)
+    now = now_for(request)
+    return {"meetings": [{"id": m.id, "title": m.title, "state": meetings.state(m, now),
+                          "closes_at": m.closes_at.isoformat()}
+                         for m in meetings.meetings_of(session, estate=estate, published_only=not drafts)]}
+
+
+@router.post("/meetings", status_code=201)
+def create_meeting(request: Request, session: views.SessionDep, body: MeetingBody,
+                   estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)], principal: CurrentPrincipal):
+    if body.closes_at.tzinfo is None:
+        raise InvalidInput("截止时间须带时区 / closes_at needs a time zone", code="naive_time")
+    drafts = [meetings.MotionDraft(item=m.item, title=m.title, text=m.text, kind=m.kind, seats=m.seats,
+                                   candidates=tuple(m.candidates)) for m in body.motions]
+    now = now_for(request)
+    meeting = meetings.create_meeting(
+        session, estate=estate, principal=principal, title=body.title, closes_at=body.closes_at, motions=drafts,
+        now=now, revote=body.revote, objection_days=body.objection_days, proxy_limit=body.proxy_limit,
+        paper_grace_days=body.paper_grace_days, publish_per_unit_results=body.publish_per_unit_results)
+    return JSONResponse(views.meeting_json(session, estate=estate, meeting=meeting, now=now), status_code=201)
+
+
+@router.get("/meetings/{meeting}")
+def show_meeting(meeting: IdPath, request: Request, session: views.SessionDep,
+                 estate: Annotated[Estate, estate_for(Action.MEETING_READ)], principal: CurrentPrincipal) -> dict:
+    found = _meeting(request, session, estate, meeting)
+    if found.published_at is None and not principal.may(Action.MOTION_DRAFT):
+        raise views.draft_hidden()
+    return views.meeting_json(session, estate=estate, meeting=found, now=now_for(request))
+
+
+@router.post("/meetings/{meeting}/publish")
+def publish_meeting(meeting: IdPath, request: Request, session: views.SessionDep,
+                    estate: Annotated[Estate, estate_for(Action.MOTION_PUBLISH)], principal: CurrentPrincipal) -> dict:
+    now = now_for(request)
+    found = meetings.publish(session, meeting=meetings.get_meeting(session, estate=estate, meeting_id=meeting),
+                             estate=estate, principal=principal, now=now)
+    return views.meeting_json(session, estate=estate, meeting=found, now=now)
+
+
+@router.post("/meetings/{meeting}/open")
+def open_meeting(meeting: IdPath, request: Request, session: views.SessionDep,
+                 estate: Annotated[Estate, estate_for(Action.MEETING_CONVENE)], principal: CurrentPrincipal) -> dict:
+    now = now_for(request)
+    found = meetings.open_voting(session, meeting=meetings.get_meeting(session, estate=estate, meeting_id=meeting),
+                                 estate=estate, principal=principal, now=now)
+    return views.meeting_json(session, estate=estate, meeting=found, now=now)
+
+
+@router.get("/meetings/{meeting}/mine")
+def my_ballots(meeting: IdPath, request: Request, session: views.SessionDep,
+               estate: Annotated[Estate, estate_for(Action.VOTE)], principal: CurrentPrincipal) -> dict:
+    """The owner's voting members on this meeting's roll, and per motion whether each has voted."""
+    found = _meeting(request, session, estate, meeting)
+    held = casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")
+    keys = [h.member_key for h in held]
+    return {
+        "revote": found.revote, "revote_rule": casting.REVOTE_RULES[found.revote],
+        "members": [{"member": h.member_key, "units": list(h.units), "area": views.format_area(h.area)} for h in held],
+        "motions": [{"id": motion.id, "voted": {key: ballot.id for key, ballot in
+                                                casting.my_ballots(session, motion=motion, member_keys=keys).items()}}
+                    for motion in meetings.motions_of(session, meeting=found)],
+    }
+
+
+@router.post("/meetings/{meeting}/motions/{motion}/ballots")
+def cast_ballot(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, body: BallotBody,
+                estate: Annotated[Estate, estate_for(Action.VOTE)], principal: CurrentPrincipal):
+    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    target = meetings.get_motion(session, meeting=found, motion_id=motion)
+    choice = body.choices if target.kind == "election" else body.choice
+    if choice is None:
+        raise InvalidInput("请选择 / a choice is required", code="choice_required")
+    ballot, created = casting.cast(session, meeting=found, motion=target, principal=principal, member_key=body.member,
+                                   choice=choice, idempotency_key=body.idempotency_key, now=now_for(request))
+    return JSONResponse(_ballot_json(estate, found.id, target.id, ballot), status_code=201 if created else 200)
+
+
+def _ballot_json(estate: Estate, meeting_id: int, motion_id: int, ballot: Ballot) -> dict:
+    base = f"/api/estates/{estate.code}/meetings/{meeting_id}/motions/{motion_id}/ballots/{ballot.id}"
+    return {"ballot": ballot.id, "member": ballot.member_key, "entry": ballot.entry_index,
+            "commitment": ballot.commitment, "cast_at": ballot.cast_at.isoformat(), "receipt": base + "/receipt"}
+
+
+@router.get("/meetings/{meeting}/motions/{motion}/ballots/{ballot}/receipt", response_class=PlainTextResponse)
+def ballot_receipt(meeting: IdPath, motion: IdPath, ballot: IdPath, request: Request, session: views.SessionDep,
+                   estate: Annotated[Estate, estate_for(Action.VOTE)], principal: CurrentPrincipal):
+    """The ballot's tlog-proof receipt (check it with `assembly audit verify-receipt`)."""
+    text = receipt_text(request, session, estate, meeting, motion, ballot, principal)
+    return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="receipt-{ballot}.txt"'})
+
+
+def receipt_text(request: Request, session, estate: Estate, meeting: int, motion: int, ballot: int, principal) -> str:
+    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    target = meetings.get_motion(session, meeting=found, motion_id=motion)
+    keys = [h.member_key for h in casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")]
+    mine = casting.ballot_for_receipt(session, motion=target, ballot_id=ballot, member_keys=keys)
+    with unit_of_work(request.app.state.engine) as writer:  # may sign a checkpoint: a write of its own
+        return audit_service.receipt(writer, settings=request.app.state.settings, estate=writer.get(Estate, estate.id),
+                                     index=mine.entry_index).text
+
+
+@router.get("/meetings/{meeting}/motions/{motion}/units")
+def unit_results(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
+                 estate: Annotated[Estate, estate_for(Action.UNIT_RESULTS_READ)]) -> dict:
+    """After close, where the meeting's rules say so: per unit the room, area and choice (no names)."""
+    found = _meeting(request, session, estate, meeting)
+    target = meetings.get_motion(session, meeting=found, motion_id=motion)
+    if not found.publish_per_unit_results or target.tally_file is None:
+        raise views.no_unit_results(found)
+    return {"units": [{"unit": line["unit"], "area": views.format_area(line["area"]), "choice": line["choice"]}
+                      for line in views.unit_lines(target)]}

@@ -1,0 +1,134 @@
+"""Meetings and voting over HTTP: the committee's pages and API, the owner's vote in two steps with a
+receipt, turnout before close, the result after it, the residents' committee's inbox; stable
+error codes and no 500 on bad input."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from assembly.voting import meetings
+
+from .web_world import make_voting_web
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def site(engine_copy):
+    return make_voting_web(engine_copy)
+
+
+def _form(client, path: str, data: dict):
+    token = CSRF.search(client.get(path).text).group(1) if not client.headers.get("X-CSRF-Token") else \
+        client.headers["X-CSRF-Token"]
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def _create_by_page(site, chair) -> int:
+    closes = (site.clock.now + timedelta(days=30)).astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    response = chair.post("/estate/alpha/meetings", data={
+        "title": "2026年第一次业主大会", "closes_at": closes, "revote": "last", "objection_days": "7",
+        "publish_per_unit_results": "1", "m1_item": "4", "m1_title": "续聘物业服务企业", "m1_text": "续聘三年。",
+        "m1_kind": "motion", "m2_item": "3", "m2_title": "增补委员", "m2_text": "选一名。", "m2_kind": "election",
+        "m2_seats": "1", "m2_candidates": "c1，c2"})
+    assert response.status_code == 303, response.text
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def test_the_whole_loop_through_pages(site):
+    chair, rc = site.staff("chair"), site.staff("rc-staff")
+    meeting = _create_by_page(site, chair)
+    base = f"/estate/alpha/meetings/{meeting}"
+    owner = site.owner("single")
+    assert owner.get(base).status_code == 404  # a draft is the committee's
+    assert chair.post(f"{base}/publish").status_code == 303
+    refused = chair.post(f"{base}/open")
+    assert refused.status_code == 409 and "须满 15 日" in refused.text and "居委会" in refused.text
+    site.clock.advance(days=16)  # sessions end while nobody uses them: log in again
+    chair, owner = site.staff("chair"), site.owner("single")
+    assert chair.post(f"{base}/open").status_code == 303
+
+    page = owner.get(base)
+    assert "投票中" in page.text
+    motion_id = int(re.search(rf"{base}/motions/(\d+)", page.text).group(1))
+    motion_path = f"{base}/motions/{motion_id}"
+    page = owner.get(motion_path)
+    assert "尚未投票" in page.text and "以最后一次投票为准" in page.text
+    member = re.search(r'name="member" value="([^"]+)"', page.text).group(1)
+    key = re.search(r'name="request_key" value="([^"]+)"', page.text).group(1)
+    vote = {"member": member, "request_key": key, "choice": "agree"}
+    confirm = owner.post(f"{motion_path}/vote", data=vote)
+    assert confirm.status_code == 200 and "请确认您的投票" in confirm.text and "同意" in confirm.text
+    cast = owner.post(f"{motion_path}/vote", data={**vote, "confirm": "1"})
+    assert cast.status_code == 303
+    again = owner.post(f"{motion_path}/vote", data={**vote, "confirm": "1"})  # a double click
+    assert again.headers["location"] == cast.headers["location"]
+    receipt = owner.get(cast.headers["location"])
+    assert receipt.status_code == 200 and "投票成功" in receipt.text and "index " in receipt.text
+    download = owner.get(cast.headers["location"].split("?")[0] + "/receipt.txt")
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+
+    for who in ("wife", "landlord", "extra0", "extra1"):
+        voter = site.owner(who)
+        mine = voter.get(f"/api/estates/alpha/meetings/{meeting}/mine").json()
+        response = voter.post(f"/api/estates/alpha/meetings/{meeting}/motions/{motion_id}/ballots",
+                              json={"member": mine["members"][0]["member"], "choice": "oppose" if who == "wife"
+                                    else "agree", "idempotency_key": f"{who}-1"})
+        assert response.status_code == 201, response.text
+    live = chair.get(f"/api/estates/alpha/meetings/{meeting}").json()["motions"][0]
+    assert live["turnout"]["participating"] == {"area": "431.25", "heads": 5} and "result" not in live
+    before_close = chair.get(motion_path).text
+    assert "表决结果" not in before_close and "同意面积" not in before_close  # no partial results, not even here
+
+    site.clock.advance(days=15)  # past closes_at: the first look closes, counts and announces
+    chair, owner, rc = site.staff("chair"), site.owner("single"), site.staff("rc-staff")
+    page = owner.get(motion_path)
+    assert "获得通过" in page.text and "民法典第二百七十八条第二款" in page.text
+    assert "1-1-101" in page.text and "未参加表决" in page.text and "王小明" not in page.text
+    assert "每户表决情况" not in chair.get(motion_path).text  # per-unit lines: owners only
+    result = chair.get(f"/api/estates/alpha/meetings/{meeting}").json()
+    assert result["state"] == "announced" and result["motions"][0]["result"]["passed"] is True
+    units = owner.get(f"/api/estates/alpha/meetings/{meeting}/motions/{motion_id}/units").json()["units"]
+    assert {"unit": "1-1-102", "area": "120.25", "choice": "反对"} in units
+
+    inbox = rc.get("/api/estates/alpha/notifications").json()["notifications"]
+    assert [n["event"] for n in inbox][::-1] == ["meeting.convened", "voting.opened", "voting.closed",
+                                                 "result.announced"]
+    first = inbox[-1]["id"]
+    assert rc.post(f"/estate/alpha/notifications/{first}/acknowledge").status_code == 303
+    assert "已于" in rc.get("/estate/alpha/notifications").text
+    again = rc.post(f"/api/estates/alpha/notifications/{first}/acknowledge")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_acknowledged"
+
+
+def test_api_errors_have_stable_codes_and_never_500(site):
+    chair = site.staff("chair")
+    closes = (site.clock.now + timedelta(days=30)).isoformat()
+    body = {"title": "会议", "closes_at": closes, "motions": [{"item": 4, "title": "议题", "text": "内容"}]}
+    created = chair.post("/api/estates/alpha/meetings", json=body)
+    assert created.status_code == 201
+    meeting = created.json()["id"]
+    cases = [
+        (chair.post("/api/estates/alpha/meetings", json={**body, "closes_at": "2020-01-01T00:00:00+00:00"}),
+         422, "closes_too_early"),
+        (chair.post("/api/estates/alpha/meetings", json={**body, "motions": [{"item": 12, "title": "x", "text": "y"}]}),
+         422, "invalid_input"),
+        (chair.post("/api/estates/alpha/meetings", content=b"{not json", headers={"content-type": "application/json"}),
+         422, "invalid_input"),
+        (chair.post(f"/api/estates/alpha/meetings/{meeting}/open"), 409, "cannot_open"),
+        (chair.get("/api/estates/alpha/meetings/abc"), 422, "invalid_input"),
+        (chair.get("/api/estates/alpha/meetings/99999999999999999999"), 422, "invalid_input"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+    chair.post(f"/api/estates/alpha/meetings/{meeting}/publish")
+    owner = site.owner("single")
+    early = owner.post(f"/api/estates/alpha/meetings/{meeting}/motions/1/ballots",
+                       json={"member": "owners:nobody", "choice": "agree", "idempotency_key": "k"})
+    assert early.status_code in (404, 409) and early.json()["error"]["code"] in ("motion_not_found", "voting_not_open")
+    page = chair.post("/estate/alpha/meetings", data={"title": "", "closes_at": "not a date"})
+    assert page.status_code == 422 and "投票截止时间" in page.text

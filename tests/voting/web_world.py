@@ -1,0 +1,85 @@
+"""The application over a database of the test's own, with a hand-moved clock, a committee chair,
+residents'-committee staff and logged-in owners (for the route tests of meetings and voting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from assembly.auth import accounts, cards
+from assembly.auth.permissions import Role
+from assembly.auth.sessions import account_principal
+from assembly.config import get_settings
+from assembly.db import unit_of_work
+
+from .meeting_world import Estate1, build_estate, start_time
+
+PASSWORD = "correct-horse-battery-staple"
+PIN = "480913"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class VotingWeb:
+    app: object
+    engine: object
+    clock: Clock
+    world: Estate1
+    card_tokens: dict[str, str]
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
+
+    def staff(self, username: str) -> TestClient:
+        client = self.client()
+        csrf = client.get("/api/auth/csrf").json()["csrf_token"]
+        response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD},
+                               headers={"X-CSRF-Token": csrf})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
+
+    def owner(self, who: str) -> TestClient:
+        client = self.client()
+        csrf = client.get("/api/auth/csrf").json()["csrf_token"]
+        response = client.post(f"/api/cards/{self.card_tokens[who]}/login", json={"pin": PIN},
+                               headers={"X-CSRF-Token": csrf})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
+
+
+def make_voting_web(engine, *, owners=("single", "wife", "husband", "landlord", "extra0", "extra1")) -> VotingWeb:
+    from assembly.app import create_app
+
+    get_settings.cache_clear()
+    clock = Clock(start_time())
+    tokens = {}
+    with unit_of_work(engine) as session:
+        world = build_estate(session, code="alpha", extra=3)
+        ids = {world.estate.id}
+        for username, role in (("chair", Role.COMMITTEE_CHAIR), ("rc-staff", Role.RESIDENTS_COMMITTEE),
+                               ("observer", Role.OBSERVER)):
+            accounts.create_account(session, created_by=None, username=username, display_name=f"测试{username}",
+                                    role=role, now=clock.now, estate_ids=ids, password=PASSWORD)
+        rc = account_principal(session, accounts.get_account(session, "rc-staff"))
+        for who in owners:
+            issued = cards.issue_card(session, person=world.owners[who], issued_by=rc, now=clock.now)
+            cards.set_first_pin(session, card=issued.card, pin=PIN, ip=None, now=clock.now)
+            tokens[who] = issued.token
+        session.expunge_all()
+    app = create_app(settings=get_settings(), engine=engine)
+    app.state.clock = clock
+    return VotingWeb(app, engine, clock, world, tokens)
