@@ -64,6 +64,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     auth_web.install(app)  # session/CSRF cookies, 401 → login page for people
     app.mount("/static", StaticFiles(directory=str(web_dir() / "static")), name="static")
 
+    from assembly.audit.observer_routes import router as audit_observer_router
     from assembly.audit.routes import router as audit_router
     from assembly.register.routes import router as register_router
     from assembly.web.pages import router as pages_router
@@ -76,6 +77,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(pages_router)
     app.include_router(register_router)
     app.include_router(audit_router)
+    app.include_router(audit_observer_router)
     app.include_router(auth_router)
     app.include_router(card_router)
     from assembly.notify.routes import router as notify_router

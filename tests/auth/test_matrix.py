@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from assembly.audit import service as audit_service
 from assembly.auth import cards, totp
 from assembly.auth.accounts import get_account
 from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
+from assembly.register.models import Estate
 
 ANON, OWNER = "anonymous", "owner"
 CHAIR, MEMBER, CSTAFF = "committee_chair", "committee_member", "committee_staff"
@@ -61,6 +63,8 @@ def scoped(own: dict[str, int], other: dict[str, int], **options) -> Case:
 PAGE_STAFF = answers(200, anon=303, owner=403)  # staff pages: people are sent to log in; owners refused
 PAGE_OWNER = answers(403, anon=303, owner=200)
 AUDITORS = {OBS: 200, RC: 200, SO: 200, ADMIN: 200}
+AUDIT_PAGE = answers(403, anon=303, **{OBS: 200, RC: 200, SO: 200})
+AUDIT_API = answers(403, anon=401, **{OBS: 200, RC: 200, SO: 200})
 READERS = answers(200, admin=403)  # meetings, turnout and results: the estate's owners, committee and auditors
 READERS_404 = answers(404, admin=403)
 CONVENERS_404 = answers(403, anon=401, committee_chair=404, committee_member=404)
@@ -78,8 +82,8 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/openapi.json"): one(every(200)),
     ("GET", "/estate/{code}"): scoped(every(200), every(200)),
     ("GET", "/api/estates/{code}"): scoped(every(200), every(200)),
-    # the public side of the audit log (no checkpoint signed yet in this database: 404 for everyone)
-    ("GET", "/api/estates/{code}/checkpoint"): scoped(every(404), every(404)),
+    # the public side of the audit log (both estates have a signed checkpoint: see _setup)
+    ("GET", "/api/estates/{code}/checkpoint"): scoped(every(200), every(200)),
     ("GET", "/api/estates/{code}/keys"): scoped(every(200), every(200)),
     # staff login: anyone may try (wrong password here), nobody gets in by it
     ("GET", "/login"): one(every(200)),
@@ -108,6 +112,19 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/estates/{code}/security-events"): scoped(
         {**answers(403, anon=401), **AUDITORS}, answers(403, anon=401, admin=200)
     ),
+    # the audit log for those who audit: observers, residents' committee, street office (not the administrator)
+    ("GET", "/audit"): one(answers(403, anon=303, **{OBS: 200, RC: 200, SO: 200})),
+    ("GET", "/estate/{code}/audit"): scoped(AUDIT_PAGE, answers(403, anon=303)),
+    ("GET", "/estate/{code}/audit/verify"): scoped(AUDIT_PAGE, answers(403, anon=303)),
+    ("POST", "/estate/{code}/audit/verify"): scoped(AUDIT_API, answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/audit/entries"): scoped(AUDIT_API, answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/audit/proof/inclusion"): scoped(AUDIT_API, answers(403, anon=401),
+                                                                 body="inclusion"),
+    ("GET", "/api/estates/{code}/audit/proof/consistency"): scoped(AUDIT_API, answers(403, anon=401),
+                                                                   body="consistency"),
+    ("GET", "/api/estates/{code}/audit/receipt/{index}"): scoped(AUDIT_API, answers(403, anon=401)),
+    # the export carries personal data off the platform: observers only
+    ("GET", "/api/estates/{code}/audit/export"): scoped(answers(403, anon=401, observer=200), answers(403, anon=401)),
     # the owner's side
     ("GET", "/me"): one(PAGE_OWNER),
     ("GET", "/me/pin"): one(PAGE_OWNER),
@@ -258,6 +275,8 @@ def _setup(databases, kit) -> Matrix:
                                       estates=[place.estate])
             m.targets[name] = target.username
         m.issuers = {OWN: rc, OTHER: beta_rc}
+        for place in (world.alpha, world.beta):  # a signed checkpoint in each estate's log
+            audit_service.sign(session, settings=web.app.state.settings, estate=session.get(Estate, place.estate.id))
     return m
 
 
@@ -293,7 +312,7 @@ def _spare_card(m: Matrix, variant: str) -> str:
 def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[str, dict]:
     code = "alpha" if variant == OWN else "beta"
     values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
-              "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999"}
+              "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
@@ -313,6 +332,8 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "new_observer": lambda: {"json": {"username": f"made-{next(m.counter)}", "display_name": "观察员",
                                           "role": "observer", "estates": [code]}},
         "own_estates": lambda: {"json": {"estates": [code]}},
+        "inclusion": lambda: {"params": {"index": 0, "size": 1}},
+        "consistency": lambda: {"params": {"old": 1, "new": 1}},
         "meeting": lambda: {"json": {"title": "业主大会", "closes_at": "2027-06-01T00:00:00+08:00",
                                      "motions": [{"item": 4, "title": "续聘物业", "text": "续聘三年"}]}},
         "ballot": lambda: {"json": {"member": "owners:x", "choice": "agree", "idempotency_key": "k"}},
