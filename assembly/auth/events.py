@@ -101,7 +101,7 @@ def as_audit_entry(event: SecurityEvent) -> dict:
 # Which security events are audit entries, and the fields their entry carries besides type, at,
 # actor and index. Not entries: owners' successful logins and every logout (what an owner does
 # with their own card is their business, and the log can never be erased); the IP address (a
-# keyed hash, `source`, stands for it); card numbers (cards are named `card:<id>`); anything typed.
+# keyed hash, `source`, stands for it); anything typed. Cards are named by their printed number.
 AUDITED: dict[str, tuple[str, ...]] = {
     LOGIN_SUCCEEDED: ("subject", "method", "source"),  # staff only: owners' logins stay off the log
     LOGIN_FAILED: ("subject", "method", "reason", "source"),
@@ -161,8 +161,11 @@ def _append_to_audit_log(session: Session, event: SecurityEvent, details: dict) 
     codes = dict(session.execute(select(Estate.id, Estate.code).where(Estate.id.in_(sorted(estate_ids)))).all())
 
     subject = event.subject
+    card = session.get(OwnerCard, int(number)) if kind == "card" and number.isdigit() else None
     if account is not None:
         subject = f"account:{account.pseudonym}"
+    elif card is not None:  # by the number printed on it, as cards.printed lists them
+        subject = f"card:{card.number}"
     values: dict[str, object] = {
         "subject": subject,
         "method": details.get("method"),
@@ -176,9 +179,8 @@ def _append_to_audit_log(session: Session, event: SecurityEvent, details: dict) 
         "before": [codes.get(i, str(i)) for i in details.get("before") or ()],
         "after": [codes.get(i, str(i)) for i in details.get("after") or ()],
     }
-    if event.type == CARD_REISSUED and kind == "card" and number.isdigit():
-        card = session.get(OwnerCard, int(number))
-        values["replaces"] = f"card:{card.replaces_id}" if card is not None and card.replaces_id else None
+    if event.type == CARD_REISSUED and card is not None and card.replaces_id:
+        values["replaces"] = f"card:{session.get(OwnerCard, card.replaces_id).number}"
     fields = {name: values.get(name) for name in AUDITED[event.type] if values.get(name) is not None}
     role = str(event.actor_role or "anonymous")
     actor = store.Actor(str(event.actor_pseudonym or ("cli" if role == "operator" else UNKNOWN_ACTOR)), role)
