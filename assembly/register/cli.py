@@ -95,10 +95,14 @@ def apply_file(
 
 @register_app.command("import")
 def import_register(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV 或 XLSX / a CSV or XLSX file"),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="CSV 或 XLSX / a CSV or XLSX file"
+    ),
     estate: str = typer.Option(..., "--estate", help="小区代码 / estate code"),
     reason: str = typer.Option(DEFAULT_REASON, "--reason", help="变更原因 / why the register changes"),
-    evidence: str | None = typer.Option(None, "--evidence", help="依据 / evidence reference (default: file name and SHA-256)"),
+    evidence: str | None = typer.Option(
+        None, "--evidence", help="依据 / evidence reference (default: file name and SHA-256)"
+    ),
 ) -> None:
     """导入业主名册 / import an owner register file as a new register version."""
     from assembly.config import get_settings
@@ -259,7 +263,8 @@ def _unit_lines(session: Session, estate: Estate, version: RegisterVersion, unit
     unit, record = found
     area, source = rules.unit_area(rules.UnitAreas(record.area_registry, record.area_survey, record.area_contract))
     lines = [f"房屋 unit {unit.code} — 第 {version.number} 版 / version {version.number}"]
-    for name, value in (("registry", record.area_registry), ("survey", record.area_survey), ("contract", record.area_contract)):
+    areas = {"registry": record.area_registry, "survey": record.area_survey, "contract": record.area_contract}
+    for name, value in areas.items():
         lines.append(f"  {AREA_NAMES[name]}: {format_area(value) if value is not None else '—'}")
     lines.append(f"  计入面积 area that counts: {format_area(area)} ㎡ ({AREA_NAMES[source]})")
     if record.developer:

@@ -213,7 +213,12 @@ def sniff(content: bytes) -> str:
         raise RegisterFileError([_file_problem("文件是压缩包，但不是 XLSX 工作簿 / a ZIP archive that is not an XLSX workbook")])
     if content.startswith(b"\xd0\xcf\x11\xe0"):
         raise RegisterFileError(
-            [_file_problem("旧版 Excel（.xls）文件 / an old-style Excel (.xls) file", "请在 Excel 中另存为 .xlsx 或 CSV / save it as .xlsx or CSV")]
+            [
+                _file_problem(
+                    "旧版 Excel（.xls）文件 / an old-style Excel (.xls) file",
+                    "请在 Excel 中另存为 .xlsx 或 CSV / save it as .xlsx or CSV",
+                )
+            ]
         )
     if content.startswith(b"%PDF"):
         raise RegisterFileError([_file_problem("文件是 PDF / the file is a PDF")])
@@ -254,7 +259,11 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
             return
         except csv.Error as error:
             raise RegisterFileError(
-                [Problem(number, "", f"CSV 格式错误：{error} / malformed CSV: {error}", "引号成对的 CSV / CSV with balanced quotes")]
+                [
+                    Problem(
+                        number, "", f"CSV 格式错误：{error} / malformed CSV: {error}", "引号成对的 CSV / CSV with balanced quotes"
+                    )
+                ]
             ) from None
         yield number, cells
 
@@ -265,7 +274,8 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds for a broken workbook
-        raise RegisterFileError([_file_problem(f"无法读取 XLSX 工作簿 / cannot read the XLSX workbook ({type(error).__name__})")]) from None
+        message = f"无法读取 XLSX 工作簿 / cannot read the XLSX workbook ({type(error).__name__})"
+        raise RegisterFileError([_file_problem(message)]) from None
     try:
         if not workbook.worksheets:
             raise RegisterFileError([_file_problem("工作簿没有工作表 / the workbook has no worksheet")])
@@ -298,10 +308,25 @@ def _header(cells: list[object]) -> tuple[dict[str, int], dict[str, str], list[P
         field = _HEADER_FIELDS.get(_header_key(title))
         if field is None:
             problems.append(
-                Problem(1, title, "不认识的列 / unknown column", "列名为：" + "、".join(c.chinese for c in COLUMNS) + " / columns are: " + ", ".join(c.english for c in COLUMNS))
+                Problem(
+                    1,
+                    title,
+                    "不认识的列 / unknown column",
+                    "列名为："
+                    + "、".join(column.chinese for column in COLUMNS)
+                    + " / columns are: "
+                    + ", ".join(column.english for column in COLUMNS),
+                )
             )
         elif field in positions:
-            problems.append(Problem(1, title, f"与“{written[field]}”重复 / repeats “{written[field]}”", f"每列只出现一次 / each column once: {both(BY_FIELD[field])}"))
+            problems.append(
+                Problem(
+                    1,
+                    title,
+                    f"与“{written[field]}”重复 / repeats “{written[field]}”",
+                    f"每列只出现一次 / each column once: {both(BY_FIELD[field])}",
+                )
+            )
         else:
             positions[field] = position
             written[field] = title
@@ -311,7 +336,14 @@ def _header(cells: list[object]) -> tuple[dict[str, int], dict[str, str], list[P
     for field in REQUIRED_FIELDS:
         if field not in positions:
             column = BY_FIELD[field]
-            problems.append(Problem(1, column.chinese, f"缺少必需的列“{column.chinese}” / missing required column “{column.english}”", f"表头含 {both(column)} / a {both(column)} column"))
+            problems.append(
+                Problem(
+                    1,
+                    column.chinese,
+                    f"缺少必需的列“{column.chinese}” / missing required column “{column.english}”",
+                    f"表头含 {both(column)} / a {both(column)} column",
+                )
+            )
     if not any(field in positions for field in AREA_FIELDS):
         problems.append(
             Problem(
@@ -329,7 +361,9 @@ def _validate(table: Iterator[tuple[int, list[object]]], *, max_rows: int) -> li
     if header is None or _blank(header[1]):
         if header is None or all(_blank(cells) for _number, cells in table):
             raise RegisterFileError([_file_problem("文件是空的 / the file is empty")])
-        raise RegisterFileError([Problem(1, "", "第 1 行是空的 / row 1 is empty", "第 1 行为列名 / row 1 holds the column names")])
+        raise RegisterFileError(
+            [Problem(1, "", "第 1 行是空的 / row 1 is empty", "第 1 行为列名 / row 1 holds the column names")]
+        )
     positions, written, problems, unnamed = _header(header[1])
     if problems:
         raise RegisterFileError(problems)  # without a usable header, row checks would only add noise
@@ -343,13 +377,25 @@ def _validate(table: Iterator[tuple[int, list[object]]], *, max_rows: int) -> li
         count += 1
         if count > max_rows:
             raise RegisterFileError(
-                [_file_problem(f"数据行超过 {max_rows} 行 / more than {max_rows} data rows", f"最多 {max_rows} 行，请分批导入 / at most {max_rows} rows")]
+                [
+                    _file_problem(
+                        f"数据行超过 {max_rows} 行 / more than {max_rows} data rows",
+                        f"最多 {max_rows} 行，请分批导入 / at most {max_rows} rows",
+                    )
+                ]
             )
         row_problems: list[Problem] = []
         if len(cells) > width or unnamed:
             extra = [cell for position, cell in enumerate(cells) if (position >= width or position in unnamed)]
             if not _blank(extra):
-                row_problems.append(Problem(number, "", "有内容的单元格不在任何列名下 / a cell with content has no column header", "每个单元格都在一个有列名的列中 / every cell under a named column"))
+                row_problems.append(
+                    Problem(
+                        number,
+                        "",
+                        "有内容的单元格不在任何列名下 / a cell with content has no column header",
+                        "每个单元格都在一个有列名的列中 / every cell under a named column",
+                    )
+                )
         row, bad = _parse_row(number, _values(cells, positions), written, row_problems)
         if row_problems:
             problems.extend(row_problems)
@@ -358,7 +404,9 @@ def _validate(table: Iterator[tuple[int, list[object]]], *, max_rows: int) -> li
         else:
             parsed.append((number, row))
     if count == 0:
-        raise RegisterFileError([_file_problem("只有表头，没有数据行 / a header but no data rows", "每个房屋业主一行 / one row per unit-owner")])
+        raise RegisterFileError(
+            [_file_problem("只有表头，没有数据行 / a header but no data rows", "每个房屋业主一行 / one row per unit-owner")]
+        )
     if problems:
         # Compare the rows with problems too, on the fields they got right: one run reports all.
         checked = sorted([(number, row, frozenset()) for number, row in parsed] + partial, key=lambda entry: entry[0])
@@ -428,7 +476,12 @@ def _parse_row(
         present = "/".join(written[field] for field in AREA_FIELDS if field in written)
         bad.update(AREA_FIELDS)
         problems.append(
-            Problem(number, present, "没有面积 / no area", "不动产登记面积、实测面积、合同面积至少填一项 / at least one of the registry, survey or contract area")
+            Problem(
+                number,
+                present,
+                "没有面积 / no area",
+                "不动产登记面积、实测面积、合同面积至少填一项 / at least one of the registry, survey or contract area",
+            )
         )
 
     developer = _parse_flag(values.get("developer"))
@@ -479,7 +532,10 @@ def _parse_unit(value: object, report) -> str:
         report("缺少房屋编号 / the unit is missing")
         return ""
     if isinstance(value, datetime | date | time):
-        report("被 Excel 识别成了日期，请把该列设为文本格式后重新输入 / Excel turned it into a date; format the column as text and re-enter it")
+        report(
+            "被 Excel 识别成了日期，请把该列设为文本格式后重新输入 / "
+            "Excel turned it into a date; format the column as text and re-enter it"
+        )
         return ""
     if isinstance(value, float) or isinstance(value, int):
         report(f"“{value}”不是“楼号-单元-室号” / “{value}” is not building-entrance-room")
@@ -494,7 +550,10 @@ def _parse_unit(value: object, report) -> str:
         report(f"“{_shown(text)}”不是“楼号-单元-室号” / “{_shown(text)}” is not building-entrance-room")
         return ""
     if len(text) > MAX_UNIT_LENGTH or len(text.split("-", 1)[0]) > MAX_BUILDING_LENGTH:
-        report(f"超过 {MAX_UNIT_LENGTH} 个字符或楼号超过 {MAX_BUILDING_LENGTH} 个字符 / longer than {MAX_UNIT_LENGTH} characters, or a building code over {MAX_BUILDING_LENGTH}")
+        report(
+            f"超过 {MAX_UNIT_LENGTH} 个字符或楼号超过 {MAX_BUILDING_LENGTH} 个字符 / "
+            f"longer than {MAX_UNIT_LENGTH} characters, or a building code over {MAX_BUILDING_LENGTH}"
+        )
         return ""
     return text
 
@@ -592,7 +651,8 @@ def _cross_row_problems(rows: list[tuple[int, RegisterRow, frozenset[str]]], wri
                         number,
                         header("developer"),
                         f"房屋 {unit} 在第 {first_number} 行{'是' if first.developer else '不是'}开发建设单位的房屋，本行相反 / "
-                        f"unit {unit} is {'' if first.developer else 'not '}a developer unit on row {first_number}, this row says the opposite",
+                        f"unit {unit} is {'' if first.developer else 'not '}a developer unit on row {first_number}, "
+                        "this row says the opposite",
                         "开发建设单位的房屋只占一行、不列业主 / a developer unit has one row and no owner rows",
                     )
                 )
@@ -601,7 +661,8 @@ def _cross_row_problems(rows: list[tuple[int, RegisterRow, frozenset[str]]], wri
                     Problem(
                         number,
                         header("unit"),
-                        f"开发建设单位的房屋 {unit} 已在第 {first_number} 行 / developer unit {unit} is already on row {first_number}",
+                        f"开发建设单位的房屋 {unit} 已在第 {first_number} 行 / "
+                        f"developer unit {unit} is already on row {first_number}",
                         "开发建设单位的房屋只占一行 / a developer unit has one row",
                     )
                 )
@@ -615,7 +676,8 @@ def _cross_row_problems(rows: list[tuple[int, RegisterRow, frozenset[str]]], wri
                             number,
                             header(field),
                             f"房屋 {unit} 的面积与第 {first_number} 行不一致：{_area_text(mine)} ≠ {_area_text(theirs)} / "
-                            f"unit {unit}: the area differs from row {first_number}: {_area_text(mine)} ≠ {_area_text(theirs)}",
+                            f"unit {unit}: the area differs from row {first_number}: "
+                            f"{_area_text(mine)} ≠ {_area_text(theirs)}",
                             "同一房屋各行的面积相同 / every row of a unit carries the same areas",
                         )
                     )
