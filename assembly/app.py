@@ -73,6 +73,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from assembly.auth.print_routes import router as print_router
     from assembly.auth.printing import Pickups
     from assembly.auth.routes import router as auth_router
+    from assembly.auth.screen_routes import router as screen_router
 
     app.include_router(pages_router)
     app.include_router(register_router)
@@ -88,6 +89,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(voting_pages_router)
     app.include_router(notify_router)
     app.include_router(print_router)
+    app.include_router(screen_router)
     app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))
     return app

@@ -58,6 +58,7 @@ class Action(StrEnum):
     RECEIPT_CHECK = "receipt.check"
     OBJECTION_FILE = "objection.file"
     OWNER_HOME = "owner.home"
+    SCREEN_LOGIN_CONFIRM = "screen_login.confirm"  # log a shared screen in from one's phone (scan-to-login)
     MEETING_READ = "meeting.read"  # meetings, motions, live turnout and announced results of the estate
     UNIT_RESULTS_READ = "results.units"  # per unit: room, area, choice (never names); owners of the estate only
     # what the committee does
@@ -96,6 +97,7 @@ class Action(StrEnum):
 _OWNER = {
     Action.VOTE, Action.PETITION_SIGN, Action.MEMBER_RATE, Action.RESULTS_READ, Action.RECEIPT_CHECK,
     Action.OBJECTION_FILE, Action.OWNER_HOME, Action.MEETING_READ, Action.UNIT_RESULTS_READ,
+    Action.SCREEN_LOGIN_CONFIRM,
 }
 _COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER, Action.VOTED_UNITS_READ,
                     Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ}

@@ -200,6 +200,15 @@ EXPECTED: dict[tuple[str, str], Case] = {
                                                     answers(403, anon=303)),
     ("POST", "/estate/{code}/notifications/{record}/acknowledge"): scoped(
         answers(403, anon=401, residents_committee=404, street_office=404), answers(403, anon=401)),
+    # scan-to-login for a shared screen: anyone may ask from a screen; only an owner confirms on the phone
+    ("GET", "/screen"): one(every(200)),
+    ("POST", "/screen/start"): one(every(303), fresh=True),  # fresh: the screen cookie stays with a throw-away client
+    ("GET", "/screen/wait"): one(every(200)),
+    ("GET", "/screen/status"): one(every(200)),
+    ("POST", "/screen/claim"): one(every(404)),  # this browser showed no QR code
+    ("GET", "/s/{token}"): one(every(404)),  # a card token is no screen-login token
+    ("POST", "/s/{token}/confirm"): one(answers(403, anon=401, owner=404)),
+    ("POST", "/s/{token}/cancel"): one(answers(403, anon=401, owner=404)),
 }
 # The static files are a mount, not a route: plain files, GET only, the same for everyone.
 
