@@ -98,10 +98,13 @@ def parse_day(text: str | None, field: str) -> date | None:
     if not text or not text.strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
+        day = None
+    if day is None or not 1900 <= day.year <= 9000:  # the ends of the calendar overflow in UTC arithmetic
         raise _bad(f"invalid_{field}", f"日期格式应为 年-月-日（如 2026-11-23）：{text[:20]}",
-                   f"{field} must be a date YYYY-MM-DD") from None
+                   f"{field} must be a date YYYY-MM-DD")
+    return day
 
 
 def _rows(result) -> list[EntryRow]:

@@ -60,6 +60,13 @@ def of_type(session, estate, kind: str) -> list[dict]:
 
 
 @pytest.fixture
+def own_engine(engine_copy):
+    """A database of the test's own, its connections closed at the end (PostgreSQL has ~100 to share)."""
+    yield engine_copy
+    engine_copy.dispose()
+
+
+@pytest.fixture
 def world(session):
     return kit.build_world(session, extra_owners=3)
 
@@ -166,7 +173,8 @@ def test_an_account_over_several_estates_is_logged_in_each_and_the_administrator
     assert all(e["actor"]["id"] != admin.pseudonym for estate in (alpha, beta) for e in entries(session, estate))
 
 
-def test_a_security_event_and_its_entry_commit_or_roll_back_together(engine_copy):
+def test_a_security_event_and_its_entry_commit_or_roll_back_together(own_engine):
+    engine_copy = own_engine
     with unit_of_work(engine_copy) as session:
         world = kit.build_world(session)
         alpha_id = world.alpha.estate.id
@@ -185,7 +193,8 @@ def test_a_security_event_and_its_entry_commit_or_roll_back_together(engine_copy
         assert session.scalars(select(SecurityEvent).where(SecurityEvent.type == events.CARD_REVOKED)).first() is None
 
 
-def test_an_export_with_logins_and_card_events_verifies(engine_copy, tmp_path):
+def test_an_export_with_logins_and_card_events_verifies(own_engine, tmp_path):
+    engine_copy = own_engine
     settings = get_settings()
     with unit_of_work(engine_copy) as session:
         world = kit.build_world(session, extra_owners=2)

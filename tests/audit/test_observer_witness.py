@@ -65,6 +65,7 @@ def platform(engine_copy):
     with live.LiveServer(web.app) as server:
         web.url = server.url
         yield web
+    engine_copy.dispose()  # give the connections back (PostgreSQL has about 100 for the whole run)
 
 
 def sign(web) -> str:
