@@ -24,11 +24,14 @@ def tick(engine: Engine, settings: Settings, now=None) -> None:
     from assembly.audit.service import sign_due_checkpoints
     from assembly.models import utcnow
     from assembly.voting.closing import close_due_meetings
+    from assembly.voting.objections import finalize_due_meetings
 
     with unit_of_work(engine) as session:  # close, count and announce the meetings whose voting ended
         closed = close_due_meetings(session, now=now or utcnow())
-    if closed:
-        log.info("closed %d meeting(s)", closed)
+    with unit_of_work(engine) as session:  # results whose objection period has run become final
+        final = finalize_due_meetings(session, now=now or utcnow())
+    if closed or final:
+        log.info("closed %d meeting(s), made %d result(s) final", closed, final)
     with unit_of_work(engine) as session:
         signed = sign_due_checkpoints(session, settings=settings)
     if signed:

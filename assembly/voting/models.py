@@ -82,3 +82,21 @@ class Ballot(SQLModel, table=True):
     cast_by_person: int | None = Field(default=None, foreign_key="person.id")  # who acted
     entry_index: int  # the ballot.cast audit entry
     idempotency_key: str = Field(max_length=64)
+
+
+class Objection(SQLModel, table=True):
+    """An owner's objection 异议 to an announced result ("this is not my vote"), and its decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    motion_id: int = Field(foreign_key="motion.id", index=True)
+    estate_id: int = Field(foreign_key="estate.id", index=True)
+    member_key: str = Field(max_length=400)
+    ballot_entry: int | None = None  # the ballot.cast entry objected to (the member's counted ballot)
+    ground: str = Field(default="not-my-vote", max_length=40)
+    text: str = Field(default="", max_length=2000)
+    filed_at: datetime = Field(sa_type=UTCDateTime)
+    filed_by_person: int | None = Field(default=None, foreign_key="person.id")
+    entry_index: int  # the objection.filed entry
+    decision: str | None = Field(default=None, max_length=10)  # upheld | dismissed
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=40)

@@ -166,8 +166,14 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
     voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held])
     lines = views.unit_lines(motion) if (principal.may(Action.UNIT_RESULTS_READ) and meeting.publish_per_unit_results) \
         else []
+    from assembly.voting import objections
+
     return context | {"row": row, "motion": motion, "holdings": held, "voted": voted, "lines": lines,
-                      "request_key": secrets.token_urlsafe(16), "choice_labels": casting.CHOICE_LABELS}
+                      "request_key": secrets.token_urlsafe(16), "choice_labels": casting.CHOICE_LABELS,
+                      "objections": objections.objections_of(session, motion=motion)
+                      if principal.may(Action.RESULT_PUBLISH) or principal.may(Action.OBJECTION_FILE) else [],
+                      "objection_ends": objections.period_ends(meeting), "now": now_for(request),
+                      "notice": request.query_params.get("done")}
 
 
 @router.get("/estate/{code}/meetings/{meeting}/motions/{motion}")
@@ -224,3 +230,36 @@ def receipt_download(meeting: IdPath, motion: IdPath, ballot: IdPath, request: R
                      principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.VOTE)]):
     text = api.receipt_text(request, session, estate, meeting, motion, ballot, principal)
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="receipt-{ballot}.txt"'})
+
+
+@router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/objections")
+async def file_objection(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
+                         principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.OBJECTION_FILE)]):
+    """An owner says "this is not my vote" about their unit's line, during the objection period."""
+    from assembly.voting import objections
+
+    form = await request.form()
+    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    target = meetings.get_motion(session, meeting=found, motion_id=motion)
+    objections.file_objection(session, meeting=found, motion=target, principal=principal,
+                              member_key=str(form.get("member") or "")[:400], text=str(form.get("text") or "")[:2000],
+                              now=now_for(request))
+    return redirect(request, f"/estate/{estate.code}/meetings/{meeting}/motions/{motion}?done=objected")
+
+
+@router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}")
+async def decide_objection(meeting: IdPath, motion: IdPath, objection: IdPath, request: Request,
+                           session: views.SessionDep, principal: CurrentPrincipal,
+                           estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)]):
+    """The committee upholds (the ballot is voided and the motion recounted) or dismisses an objection."""
+    from assembly.voting import objections
+
+    form = await request.form()
+    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    target = meetings.get_motion(session, meeting=found, motion_id=motion)
+    decision = form.get("decision")
+    if decision not in ("upheld", "dismissed"):
+        raise InvalidInput("请选择成立或不成立 / upheld or dismissed", code="invalid_decision")
+    objections.decide(session, meeting=found, motion=target, objection_id=objection, upheld=decision == "upheld",
+                      principal=principal, now=now_for(request))
+    return redirect(request, f"/estate/{estate.code}/meetings/{meeting}/motions/{motion}?done=decided")

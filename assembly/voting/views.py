@@ -28,10 +28,13 @@ NOT_VOTED = "未参加表决"
 def refresh_if_due(session: Session, *, engine, meeting: Meeting, now: datetime) -> Meeting:
     """First access after closes_at closes the meeting, in a transaction of its own (a GET's session
     only reads), then reads the meeting again."""
-    if not closing.due(meeting, now):
+    from assembly.voting import objections
+
+    if not closing.due(meeting, now) and not objections.final_due(session, meeting, now):
         return meeting
     with unit_of_work(engine) as writer:
         closing.close_if_due(writer, meeting=writer.get(Meeting, meeting.id), now=now)
+        objections.finalize_if_due(writer, meeting=writer.get(Meeting, meeting.id), now=now)
     session.commit()  # end the read transaction so the next read sees the close
     session.expire_all()
     return session.get(Meeting, meeting.id)

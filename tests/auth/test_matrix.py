@@ -190,6 +190,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
         answers(403, anon=303, owner=404), answers(403, anon=303)),
     ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/ballots/{ballot}/receipt.txt"): scoped(
         answers(403, anon=303, owner=404), answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/objections"): scoped(VOTER_404,
+                                                                                   answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}"): scoped(
+        CONVENERS_404, answers(403, anon=401)),
     ("GET", "/me/votes"): one(answers(403, anon=303, owner=303)),  # the owner is sent to their estate's meetings
     # the residents' committee's notification records (and the street office's)
     ("GET", "/api/estates/{code}/notifications"): scoped(answers(403, anon=401, residents_committee=200,
@@ -321,7 +325,8 @@ def _spare_card(m: Matrix, variant: str) -> str:
 def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[str, dict]:
     code = "alpha" if variant == OWN else "beta"
     values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
-              "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0"}
+              "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0",
+              "objection": "999999"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)

@@ -103,6 +103,17 @@ def test_the_whole_loop_through_pages(site):
     again = rc.post(f"/api/estates/alpha/notifications/{first}/acknowledge")
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_acknowledged"
 
+    objected = owner.post(f"{motion_path}/objections", data={"member": member, "text": "这不是我投的票"})
+    assert objected.status_code == 303 and objected.headers["location"].endswith("?done=objected")
+    objection = re.search(rf"{motion_path}/objections/(\d+)", chair.get(motion_path).text).group(1)
+    assert chair.post(f"{motion_path}/objections/{objection}", data={"decision": "maybe"}).status_code == 422
+    assert chair.post(f"{motion_path}/objections/{objection}", data={"decision": "upheld"}).status_code == 303
+    site.clock.advance(days=8)  # the objection period has run
+    chair, owner = site.staff("chair"), site.owner("single")
+    assert "结果已确定" in owner.get(motion_path).text
+    final = chair.get(f"/api/estates/alpha/meetings/{meeting}").json()
+    assert final["state"] == "final" and final["motions"][0]["result"]["participating"]["heads"] == 4
+
 
 def test_api_errors_have_stable_codes_and_never_500(site):
     chair = site.staff("chair")

@@ -1,0 +1,153 @@
+"""Objections 异议 during the objection period, their decision by the committee, and the final
+result 最终结果: an upheld objection voids the ballot objected to and the motion is recounted with
+the same tally(); once the period is over and every objection decided, the result is final."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from assembly.audit import store as audit_log
+from assembly.auth.permissions import Principal
+from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
+from assembly.notify import service as notify
+from assembly.register.models import Estate
+from assembly.voting import casting, meetings
+from assembly.voting.ballots import Cast, resolve_ballots
+from assembly.voting.models import Ballot, Meeting, Motion, Objection
+from assembly.voting.tally import _roll, tally
+
+SYSTEM = audit_log.SYSTEM
+
+
+def period_ends(meeting: Meeting) -> datetime | None:
+    return meeting.announced_at + timedelta(days=meeting.objection_days) if meeting.announced_at else None
+
+
+def _entries_in_file_order(session: Session, motion: Motion) -> list[int]:
+    """The ballot.cast entry of each ballot of the tally file, in the file's order."""
+    return list(session.scalars(select(Ballot.entry_index).where(Ballot.motion_id == motion.id)
+                                .order_by(Ballot.cast_at, Ballot.entry_index)))
+
+
+def counted_entry(session: Session, *, motion: Motion, member_key: str) -> int | None:
+    """The entry of the member's counted ballot, as the tally file resolves it (None: no ballot)."""
+    document = json.loads(motion.tally_file)
+    _members, member_of = _roll(document["units"])
+    casts = [Cast(member_of.get(b["unit"]), b.get("by", "owner")) for b in document["ballots"]]
+    index = resolve_ballots(casts, revote=document.get("revote", "last")).counted.get(member_key)
+    return None if index is None else _entries_in_file_order(session, motion)[index]
+
+
+def file_objection(session: Session, *, meeting: Meeting, motion: Motion, principal: Principal, member_key: str,
+                   text: str, now: datetime) -> Objection:
+    meeting = meetings.lock(session, meeting)
+    if meetings.state(meeting, now) != meetings.ANNOUNCED or now >= period_ends(meeting):
+        raise Conflict("现在不在异议期内 / outside the objection period", code="not_objection_period")
+    if member_key not in {h.member_key for h in casting.holdings(session, meeting=meeting,
+                                                               pseudonym=principal.pseudonym or "")}:
+        raise Forbidden("只能对自己房屋的表决提出异议 / only for your own vote", code="not_your_vote")
+    if len(text) > 2000:
+        raise InvalidInput("异议说明不超过 2000 字 / at most 2000 characters", code="text_too_long")
+    entry = counted_entry(session, motion=motion, member_key=member_key)
+    index = audit_log.append(session, estate_id=meeting.estate_id, type="objection.filed",
+                             actor=meetings.actor_of(principal), at=now, motion=motion.public_id, member=member_key,
+                             ballot=entry, ground="not-my-vote")
+    objection = Objection(motion_id=motion.id, estate_id=meeting.estate_id, member_key=member_key, ballot_entry=entry,
+                          text=text.strip(), filed_at=now, filed_by_person=principal.person_id, entry_index=index)
+    session.add(objection)
+    session.flush()
+    estate = session.get(Estate, meeting.estate_id)
+    notify.notify(session, estate=estate, event="objection.filed", actor=meetings.actor_of(principal), now=now,
+                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}/motions/{motion.id}",
+                  what=f"业主对“{motion.title}”的表决结果提出异议（称该表决不是本人所投）。")
+    return objection
+
+
+def decide(session: Session, *, meeting: Meeting, motion: Motion, objection_id: int, upheld: bool,
+           principal: Principal, now: datetime) -> Objection:
+    """Uphold (void the ballot and log the recount) or dismiss an objection; before the result is final."""
+    meeting = meetings.lock(session, meeting)
+    objection = session.scalars(select(Objection).where(Objection.id == objection_id,
+                                                        Objection.motion_id == motion.id)).first()
+    if objection is None:
+        raise NotFound("没有这项异议 / no such objection", code="objection_not_found")
+    if objection.decision is not None or meeting.final_at is not None:
+        raise Conflict("这项异议已经处理 / already decided", code="objection_decided")
+    actor = meetings.actor_of(principal)
+    objection.decision, objection.decided_at, objection.decided_by = ("upheld" if upheld else "dismissed"), now, actor.id
+    if upheld:
+        audit_log.append(session, estate_id=meeting.estate_id, type="objection.upheld", actor=actor, at=now,
+                         motion=motion.public_id, objection=objection.entry_index, voids=objection.ballot_entry)
+        recount = recount_without_voided(session, motion=motion)
+        audit_log.append(session, estate_id=meeting.estate_id, type="result.recounted", actor=SYSTEM, at=now,
+                         motion=motion.public_id, voided=voided_entries(session, motion=motion),
+                         participating=recount["participating"], quorum=recount["quorum"])
+    else:
+        audit_log.append(session, estate_id=meeting.estate_id, type="objection.dismissed", actor=actor, at=now,
+                         motion=motion.public_id, objection=objection.entry_index)
+    session.flush()
+    return objection
+
+
+def voided_entries(session: Session, *, motion: Motion) -> list[int]:
+    return sorted(e for e in session.scalars(select(Objection.ballot_entry).where(
+        Objection.motion_id == motion.id, Objection.decision == "upheld")) if e is not None)
+
+
+def recount_without_voided(session: Session, *, motion: Motion) -> dict:
+    """tally() of the motion's tally file without the ballots voided by upheld objections."""
+    document = json.loads(motion.tally_file)
+    voided = set(voided_entries(session, motion=motion))
+    order = _entries_in_file_order(session, motion)
+    kept = [ballot for ballot, entry in zip(document["ballots"], order) if entry not in voided]
+    return tally({**document, "ballots": kept})
+
+
+def objections_of(session: Session, *, motion: Motion) -> list[Objection]:
+    return list(session.scalars(select(Objection).where(Objection.motion_id == motion.id).order_by(Objection.id)))
+
+
+def final_due(session: Session, meeting: Meeting, now: datetime) -> bool:
+    if meetings.state(meeting, now) != meetings.ANNOUNCED or now < period_ends(meeting):
+        return False
+    pending = session.scalars(select(Objection.id).join(Motion, Motion.id == Objection.motion_id).where(
+        Motion.meeting_id == meeting.id, Objection.decision.is_(None))).first()
+    return pending is None
+
+
+def finalize_if_due(session: Session, *, meeting: Meeting, now: datetime) -> bool:
+    """After the objection period, with every objection decided: result.final for every motion."""
+    if not final_due(session, meeting, now):
+        return False
+    meeting = meetings.lock(session, meeting)
+    if not final_due(session, meeting, now):
+        return False
+    lines = []
+    for motion in meetings.motions_of(session, meeting=meeting):
+        result = recount_without_voided(session, motion=motion)
+        final = {"totals": result["total"], "participating": result["participating"], "quorum": result["quorum"]}
+        if motion.kind == "motion":
+            final |= {"agree": result["agree"], "passed": result["passed"]}
+            lines.append(f"{motion.title}：{'获得通过' if result['passed'] else '未获通过'}")
+        else:
+            final["elected"] = [c["id"] for c in result["candidates"] if c["elected"]]
+            lines.append(f"{motion.title}：当选 {'、'.join(final['elected']) or '无'}")
+        audit_log.append(session, estate_id=meeting.estate_id, type="result.final", actor=SYSTEM, at=now,
+                         motion=motion.public_id, voided=voided_entries(session, motion=motion), **final)
+        motion.result_json = json.dumps(result, ensure_ascii=False)
+    meeting.final_at = now
+    session.flush()
+    estate = session.get(Estate, meeting.estate_id)
+    notify.notify(session, estate=estate, event="result.final", actor=SYSTEM, now=now,
+                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
+                  what=f"业主大会会议“{meeting.title}”异议期届满，表决结果确定：" + "；".join(lines) + "。")
+    return True
+
+
+def finalize_due_meetings(session: Session, *, now: datetime) -> int:
+    query = select(Meeting).where(Meeting.announced_at.is_not(None), Meeting.final_at.is_(None))
+    return sum(finalize_if_due(session, meeting=m, now=now) for m in session.scalars(query).all())
