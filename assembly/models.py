@@ -45,9 +45,10 @@ class UTCDateTime(TypeDecorator):
 def load_all_models() -> type[SQLModel]:
     """Import every feature's tables so that SQLModel.metadata is complete (Alembic, tests)."""
     import assembly.audit.models  # noqa: F401
-    import assembly.register.models  # noqa: F401
     import assembly.auth.models  # noqa: F401
+    import assembly.auth.screen_login  # noqa: F401
     import assembly.notify.models  # noqa: F401
+    import assembly.register.models  # noqa: F401
     import assembly.voting.models  # noqa: F401
 
     return SQLModel
