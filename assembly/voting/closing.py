@@ -34,15 +34,20 @@ def _area_text(value) -> str:
 def roll_units(session: Session, *, snapshot: RollSnapshot) -> list[dict]:
     """The tally file's `units`, from the frozen roll itself: each unit of a member with the owners
     its member key names (pseudonyms) and every area source its register version records."""
-    rows = session.execute(
-        select(Unit.code, RollMember.member_key, UnitRecord.developer, UnitRecord.area_registry,
-               UnitRecord.area_survey, UnitRecord.area_contract)
+    members = dict(session.execute(  # unit code -> member key (two plain queries: SQLite plans a
+        select(Unit.code, RollMember.member_key)  # four-table join over 100,000 units badly)
         .select_from(RollMemberUnit)
         .join(RollMember, RollMember.id == RollMemberUnit.member_id)
         .join(Unit, Unit.id == RollMemberUnit.unit_id)
-        .join(UnitRecord, (UnitRecord.unit_id == Unit.id) & (UnitRecord.version_id == snapshot.version_id))
         .where(RollMember.snapshot_id == snapshot.id)
+    ).all())
+    records = session.execute(
+        select(Unit.code, UnitRecord.developer, UnitRecord.area_registry, UnitRecord.area_survey,
+               UnitRecord.area_contract)
+        .join(Unit, Unit.id == UnitRecord.unit_id)
+        .where(UnitRecord.version_id == snapshot.version_id)
     ).all()
+    rows = [(code, members[code], developer, *areas) for code, developer, *areas in records if code in members]
     units = []
     for code, key, developer, *areas in sorted(rows):
         area = {source: _area_text(value) for source, value in zip(AREA_SOURCES, areas) if value is not None}
