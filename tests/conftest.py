@@ -102,6 +102,21 @@ class DatabaseFactory:
         self.engines.append(engine)
         return engine
 
+    def discard(self, engine: Engine) -> None:
+        """Close a copy's connections and remove it (PostgreSQL allows ~100 connections in all)."""
+        engine.dispose()
+        if engine in self.engines:
+            self.engines.remove(engine)
+        if self.backend == "sqlite":
+            path = Path(engine.url.database)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        else:
+            name = engine.url.database
+            with _pg_admin() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self.created.remove(name)
+
     def close(self) -> None:
         for engine in self.engines:
             engine.dispose()
@@ -135,9 +150,11 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def engine_copy(databases: DatabaseFactory) -> Engine:
-    """A fresh migrated database of the test's own, for code that commits."""
-    return databases.copy()
+def engine_copy(databases: DatabaseFactory) -> Iterator[Engine]:
+    """A fresh migrated database of the test's own, for code that commits; removed afterwards."""
+    engine = databases.copy()
+    yield engine
+    databases.discard(engine)
 
 
 @pytest.fixture(scope="session")
