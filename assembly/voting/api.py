@@ -171,3 +171,45 @@ def unit_results(meeting: IdPath, motion: IdPath, request: Request, session: vie
         raise views.no_unit_results(found)
     return {"units": [{"unit": line["unit"], "area": views.format_area(line["area"]), "choice": line["choice"]}
                       for line in views.unit_lines(target)]}
+
+
+class ObjectionBody(BaseModel):
+    member: str = Field(min_length=1, max_length=400)
+    text: str = Field(default="", max_length=2000)
+
+
+class DecisionBody(BaseModel):
+    decision: Literal["upheld", "dismissed"]
+
+
+def _objection_json(objection) -> dict:
+    return {"id": objection.id, "member": objection.member_key, "ballot_entry": objection.ballot_entry,
+            "entry": objection.entry_index, "filed_at": objection.filed_at.isoformat(),
+            "decision": objection.decision,
+            "decided_at": objection.decided_at.isoformat() if objection.decided_at else None}
+
+
+@router.post("/meetings/{meeting}/motions/{motion}/objections", status_code=201)
+def file_objection(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, body: ObjectionBody,
+                   estate: Annotated[Estate, estate_for(Action.OBJECTION_FILE)], principal: CurrentPrincipal) -> dict:
+    """An owner objects to their own member's line during the objection period."""
+    from assembly.voting import objections
+
+    found = _meeting(request, session, estate, meeting)
+    target = meetings.get_motion(session, meeting=found, motion_id=motion)
+    return _objection_json(objections.file_objection(session, meeting=found, motion=target, principal=principal,
+                                                     member_key=body.member, text=body.text, now=now_for(request)))
+
+
+@router.post("/meetings/{meeting}/motions/{motion}/objections/{objection}/decision")
+def decide_objection(meeting: IdPath, motion: IdPath, objection: IdPath, request: Request, session: views.SessionDep,
+                     body: DecisionBody, estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)],
+                     principal: CurrentPrincipal) -> dict:
+    """Uphold (the ballot is voided and the motion recounted) or dismiss, before the result is final."""
+    from assembly.voting import objections
+
+    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    target = meetings.get_motion(session, meeting=found, motion_id=motion)
+    return _objection_json(objections.decide(session, meeting=found, motion=target, objection_id=objection,
+                                             upheld=body.decision == "upheld", principal=principal,
+                                             now=now_for(request)))

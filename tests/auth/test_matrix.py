@@ -194,6 +194,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
                                                                                    answers(403, anon=401)),
     ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}"): scoped(
         CONVENERS_404, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/objections"): scoped(
+        VOTER_404, answers(403, anon=401), body="objection"),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}/decision"): scoped(
+        CONVENERS_404, answers(403, anon=401), body="decision"),
     ("GET", "/me/votes"): one(answers(403, anon=303, owner=303)),  # the owner is sent to their estate's meetings
     # the residents' committee's notification records (and the street office's)
     ("GET", "/api/estates/{code}/notifications"): scoped(answers(403, anon=401, residents_committee=200,
@@ -351,6 +355,8 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "meeting": lambda: {"json": {"title": "业主大会", "closes_at": "2027-06-01T00:00:00+08:00",
                                      "motions": [{"item": 4, "title": "续聘物业", "text": "续聘三年"}]}},
         "ballot": lambda: {"json": {"member": "owners:x", "choice": "agree", "idempotency_key": "k"}},
+        "objection": lambda: {"json": {"member": "owners:x", "text": "这不是我投的票"}},
+        "decision": lambda: {"json": {"decision": "upheld"}},
         "print": lambda: {"data": {"person": [_spare_person(m, variant)], "mode": "checked"}},  # reprints reissue
         "pickup": lambda: {"data": {"pickup": "dl_forged"}},
     }

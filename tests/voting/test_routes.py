@@ -141,5 +141,12 @@ def test_api_errors_have_stable_codes_and_never_500(site):
     early = owner.post(f"/api/estates/alpha/meetings/{meeting}/motions/1/ballots",
                        json={"member": "owners:nobody", "choice": "agree", "idempotency_key": "k"})
     assert early.status_code in (404, 409) and early.json()["error"]["code"] in ("motion_not_found", "voting_not_open")
+    objection = owner.post(f"/api/estates/alpha/meetings/{meeting}/motions/1/objections",
+                           json={"member": "owners:nobody"})
+    assert objection.status_code in (404, 409) and objection.json()["error"]["code"] in (
+        "motion_not_found", "not_objection_period")
+    decision = chair.post(f"/api/estates/alpha/meetings/{meeting}/motions/1/objections/1/decision",
+                          json={"decision": "perhaps"})
+    assert decision.status_code == 422 and decision.json()["error"]["code"] == "invalid_input"
     page = chair.post("/estate/alpha/meetings", data={"title": "", "closes_at": "not a date"})
     assert page.status_code == 422 and "投票截止时间" in page.text
