@@ -85,6 +85,12 @@ def _lock(session: Session, estate_id: int) -> AuditLog:
     return log
 
 
+def _last_time(session: Session, estate_id: int, size: int) -> datetime | None:
+    if size == 0:
+        return None
+    return session.scalar(select(AuditEntry.at).where(AuditEntry.estate_id == estate_id, AuditEntry.idx == size - 1))
+
+
 def append_many(session: Session, *, estate_id: int, pending: Sequence[PendingEntry]) -> list[int]:
     """Append entries in order; returns their indexes. Nothing is committed here."""
     if not pending:
@@ -92,10 +98,16 @@ def append_many(session: Session, *, estate_id: int, pending: Sequence[PendingEn
     log = _lock(session, estate_id)
     reader = HashReader(session, estate_id)
     start = log.size
+    # Times never go backwards in a log (the verifier checks it): an entry whose caller's clock
+    # lags the last entry's (concurrent requests, a test clock) is logged at the last entry's time.
+    latest = _last_time(session, estate_id, start)
     entry_rows, hash_rows = [], []
     for offset, item in enumerate(pending):
         index = start + offset
         at = item.at or utcnow()
+        if latest is not None and at < latest:
+            at = latest
+        latest = at
         body = make_entry(item.type, at, item.actor.as_dict(), index=index, **item.fields)
         hashes = merkle.stored_hashes_for_record(index, merkle.leaf_hash(body), reader)
         first = merkle.stored_hash_index(0, index)

@@ -279,3 +279,21 @@ def test_witness_refuses_a_forked_checkpoint_from_the_database(engine_copy, tmp_
     with pytest.raises(ForkDetected):
         witness.cosign(forked.note, [])
     assert list((tmp_path / "forks").iterdir())
+
+
+def test_entry_times_never_go_backwards(session):
+    """A caller whose clock lags the last entry (concurrent requests, a test clock) is logged at
+    the last entry's time, so the verifier's "times non-decreasing" check holds."""
+    import json
+    from datetime import timedelta
+
+    from assembly.audit.entries import parse_time
+    from assembly.models import utcnow
+
+    estate = make_estate(session, "h1")
+    later = utcnow() + timedelta(days=16)
+    store.append(session, estate_id=estate.id, type="note.test", actor=ACTOR, at=later, n="0")
+    store.append(session, estate_id=estate.id, type="note.test", actor=ACTOR, at=later - timedelta(seconds=5), n="1")
+    store.append(session, estate_id=estate.id, type="note.test", actor=ACTOR, n="2")
+    times = [parse_time(json.loads(body)["at"]) for _index, body in store.entry_bodies(session, estate_id=estate.id)]
+    assert times == [later, later, later]
