@@ -31,13 +31,68 @@ class NotCanonical(ValueError):
 
 
 def canonical(value: object) -> bytes:
-    """The RFC 8785 bytes of `value` (UTF-8, keys sorted by UTF-16 code units, no white space)."""
+    """The RFC 8785 bytes of `value` (UTF-8, keys sorted by UTF-16 code units, no white space).
+
+    Fast path: once a walk over the containers has checked every value (no floats, integers in
+    range, string keys), the standard library's C encoder writes the same bytes RFC 8785 asks for —
+    its string escapes are exactly ECMAScript's, and for keys within the Basic Multilingual Plane
+    code-point order is UTF-16 order. Keys beyond it, or containers other than dict/list/tuple,
+    take the writer below. tests/audit/test_jcs.py checks both paths agree.
+    """
+    if _plain(value):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    else:
+        parts: list[str] = []
+        _write(value, parts)
+        text = "".join(parts)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate cannot be written as UTF-8
+        raise ValueError(f"string holds an unpaired surrogate: {exc}") from None
+
+
+def canonical_slow(value: object) -> bytes:
+    """The reference writer alone (for tests comparing it with the fast path)."""
     parts: list[str] = []
     _write(value, parts)
     try:
         return "".join(parts).encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate cannot be written as UTF-8
+    except UnicodeEncodeError as exc:
         raise ValueError(f"string holds an unpaired surrogate: {exc}") from None
+
+
+def _plain(value: object) -> bool:
+    """Check `value` as _write would (raising the same errors); True when json.dumps may write it."""
+    stack = [value]
+    plain = True
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                raise ValueError(f"integer {item} is outside ±(2**53 - 1) and not exact in JSON")
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    if not isinstance(key, str):
+                        raise TypeError(f"object keys must be strings, not {type(key).__name__}")
+                    plain = False
+                elif key and max(key) > "\uffff":
+                    plain = False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif isinstance(item, float):
+            raise TypeError("floats are not allowed in audit entries; write decimals as strings")
+        else:
+            plain = False  # subclasses and other mappings/sequences: the reference writer decides
+            if isinstance(item, Mapping):
+                stack.extend(item.values())
+            elif isinstance(item, Sequence) and not isinstance(item, str | bytes | bytearray):
+                stack.extend(item)
+    return plain
 
 
 def loads_canonical(data: bytes) -> object:

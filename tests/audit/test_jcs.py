@@ -139,3 +139,37 @@ def test_matches_python_json_where_code_point_and_utf16_order_agree(value):
     # Below U+D800 code-point order and UTF-16 order agree, and Python escapes like ECMAScript.
     expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     assert canonical(value) == expected
+
+
+# --- the fast path (json.dumps after a checking walk) writes exactly the reference bytes ----------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from assembly.audit.jcs import canonical_slow  # noqa: E402
+
+_json_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53 - 1), 2**53 - 1) | _json_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_json_text, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@given(_json_values)
+def test_fast_path_equals_the_reference_writer(value):
+    assert canonical(value) == canonical_slow(value)
+
+
+def test_keys_beyond_the_bmp_sort_by_utf16_code_units():
+    # U+1F600 (surrogates D83D DE00) sorts before U+FB33 in UTF-16, after it by code point.
+    value = {"\ufb33": 1, "\U0001f600": 2}
+    assert canonical(value) == canonical_slow(value) == '{"\U0001f600":2,"\ufb33":1}'.encode()
+
+
+def test_fast_path_still_refuses_floats_and_big_integers_anywhere():
+    import pytest
+
+    for bad in ({"a": [1, {"b": 1.5}]}, [2**53], {"a": (float("nan"),)}):
+        with pytest.raises((TypeError, ValueError)):
+            canonical(bad)
