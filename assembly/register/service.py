@@ -5,6 +5,7 @@ Keyword-only functions over a session; they flush but never commit (the caller's
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -326,6 +327,26 @@ def roll_units(facts: dict[str, UnitFacts]) -> list[rules.RollUnit]:
     ]
 
 
+def _keep_known_phones(session: Session, estate_id: int, rows: list[RegisterRow], hashes) -> list[RegisterRow]:
+    """A row without a phone keeps the owner's stored phone: a register file without a phone
+    column (official 不动产登记 data has none) must not wipe the contacts the estate collected."""
+    if all(row.phone for row in rows if not row.developer):
+        return rows
+    stored = dict(
+        session.execute(
+            select(Person.id_hash, Person.phone).where(Person.estate_id == estate_id, Person.phone.is_not(None))
+        ).all()
+    )
+    if not stored:
+        return rows
+    return [
+        dataclasses.replace(row, phone=stored[hashes[row.id_number]])
+        if not row.developer and not row.phone and hashes[row.id_number] in stored
+        else row
+        for row in rows
+    ]
+
+
 def apply_register(
     session: Session,
     *,
@@ -354,11 +375,12 @@ def apply_register(
             code="reason_too_long",
         )
     hashes = _id_hashes(rows, id_key)
-    units = _group_units(rows, hashes)
-    digest = _content_digest(units, hashes)
     # One writer per estate: two imports at once must not both become version N+1 (PostgreSQL;
     # SQLite's BEGIN IMMEDIATE already serialises writers).
     session.execute(select(Estate.id).where(Estate.id == estate.id).with_for_update())
+    rows = _keep_known_phones(session, estate.id, rows, hashes)
+    units = _group_units(rows, hashes)
+    digest = _content_digest(units, hashes)
     previous = latest_version(session, estate_id=estate.id)
     new_facts = {code: facts for code, (facts, _rows) in units.items()}
     if previous is not None and previous.content_sha256 == digest:

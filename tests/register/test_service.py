@@ -342,3 +342,12 @@ def test_concurrent_imports_of_one_estate_make_one_version(engine_copy):
     assert sorted(outcomes) == [False, True]
     with Session(engine_copy) as check:
         assert count(check, RegisterVersion) == 1
+
+
+def test_a_register_without_phones_keeps_the_stored_phones(session, estate):
+    """Regression: a file without a phone column (official registry data has none) wiped every phone."""
+    first = apply(session, estate, register_rows())
+    again = apply(session, estate, [replace(row, phone=None) for row in register_rows()])
+    assert not again.created and again.version.id == first.version.id
+    zhang = session.scalars(select(Person).where(Person.estate_id == estate.id, Person.name == ZHANG[0])).one()
+    assert zhang.phone == ZHANG[2]
