@@ -107,9 +107,10 @@ class UnitRecord(SQLModel, table=True):
     """A unit's facts in one version: developer-held or not, and its three possible areas."""
 
     __tablename__ = "unit_record"
+    # The unique (version_id, unit_id) index also serves lookups by version: no second index.
     __table_args__ = (UniqueConstraint("version_id", "unit_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    version_id: int = Field(foreign_key="register_version.id", index=True)
+    version_id: int = Field(foreign_key="register_version.id")
     unit_id: int = Field(foreign_key="unit.id", index=True)
     developer: bool = False
     area_registry: Decimal | None = Field(default=None, sa_type=ExactArea)
@@ -146,7 +147,8 @@ class RollMember(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("snapshot_id", "member_key"),)
     id: int | None = Field(default=None, primary_key=True)
     snapshot_id: int = Field(foreign_key="roll_snapshot.id", index=True)
-    member_key: str = Field(max_length=400)
+    # "owners:" + pseudonyms joined by "+": unbounded (a unit may have many co-owners).
+    member_key: str = Field(sa_column=Column(Text, nullable=False))
     area: Decimal = Field(sa_type=ExactArea)
     heads: int = 1
 

@@ -351,3 +351,19 @@ def test_a_register_without_phones_keeps_the_stored_phones(session, estate):
     assert not again.created and again.version.id == first.version.id
     zhang = session.scalars(select(Person).where(Person.estate_id == estate.id, Person.name == ZHANG[0])).one()
     assert zhang.phone == ZHANG[2]
+
+
+def test_a_unit_with_many_co_owners_freezes_into_the_roll(session, estate):
+    """Regression: the member key of 23+ co-owners overflowed a 400-character column on PostgreSQL."""
+    owners = []
+    for serial in range(40):
+        first17 = f"11010519800101{serial:03d}"
+        owners.append((f"共有人{serial}", first17 + identity.mainland_check_character(first17)))
+    rows = [
+        RegisterRow(unit="9-1-101", registry=Decimal("120.00"), owner_name=name, id_number=number)
+        for name, number in owners
+    ]
+    apply(session, estate, rows)
+    snapshot = service.freeze_roll(session, estate=estate, purpose="test")
+    member = session.scalars(select(RollMember).where(RollMember.snapshot_id == snapshot.id)).one()
+    assert len(member.member_key) > 400 and member.member_key.count("+") == 39
