@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from assembly.area import format_area
 from assembly.errors import AssemblyError, InvalidInput, NotFound
-from assembly.register import identity, service
+from assembly.register import facts, identity, rolls, service
 from assembly.register.importer import RegisterFileError, format_problems, parse_register, read_limited
 from assembly.register.models import Estate, Ownership, Person, RegisterVersion, Unit, UnitRecord
 from assembly.register.rows import RegisterRow
@@ -165,7 +165,7 @@ def _change_text(change: dict) -> str:
     return "; ".join(parts)
 
 
-def diff_lines(diff: service.RegisterDiff, *, limit: int = LIST_LIMIT) -> list[str]:
+def diff_lines(diff: facts.RegisterDiff, *, limit: int = LIST_LIMIT) -> list[str]:
     """The readable diff: a count line, then up to `limit` lines per section."""
     lines = [f"新增 added {len(diff.added)} · 删除 removed {len(diff.removed)} · 变更 changed {len(diff.changed)}"]
     if diff.empty:
@@ -235,13 +235,13 @@ def show_lines(session: Session, *, estate_code: str, number: int | None, unit_c
             f"  v{entry.number}  {_local(entry.created_at)}  {entry.created_by}  {entry.unit_count} units  "
             f"原因 reason: {entry.reason}  依据 evidence: {entry.evidence_ref}"
         )
-    facts = service.version_facts(session, version_id=chosen.id)
-    members = service.version_members(session, version_id=chosen.id)
+    units = facts.version_facts(session, version_id=chosen.id)
+    members = rolls.version_members(session, version_id=chosen.id)
     total_area = sum((member.area for member in members), Decimal(0))
     lines += [
         f"第 {chosen.number} 版 / version {chosen.number}:",
-        f"  房屋 units: {len(facts)}",
-        f"  开发建设单位房屋 developer units: {sum(1 for unit in facts.values() if unit.developer)}",
+        f"  房屋 units: {len(units)}",
+        f"  开发建设单位房屋 developer units: {sum(1 for unit in units.values() if unit.developer)}",
         f"  表决权人 members: {len(members)}",
         f"  总面积 total area: {format_area(total_area)} ㎡",
         f"  总人数 total heads: {sum(member.heads for member in members)}",

@@ -1,4 +1,4 @@
-"""What the register does: apply a register as a new immutable version, diff it, freeze a roll.
+"""What the register does: apply a register as a new immutable version (with its diff and log entry).
 
 Keyword-only functions over a session; they flush but never commit (the caller's unit of work does).
 """
@@ -10,15 +10,13 @@ import hashlib
 import json
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from operator import itemgetter
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from assembly.area import format_area
 from assembly.audit import store as audit_log
 from assembly.errors import InvalidInput, NotFound
 from assembly.register import identity
@@ -28,57 +26,16 @@ from assembly.register.models import (
     Ownership,
     Person,
     RegisterVersion,
-    RollMember,
-    RollMemberUnit,
-    RollSnapshot,
     Unit,
     UnitRecord,
 )
+from assembly.register.bulk import bulk_insert
+from assembly.register.facts import RegisterDiff, UnitFacts, diff_versions, roll_units, version_facts
 from assembly.register.rows import RegisterRow
 from assembly.voting import rules
 
 _CHUNK = 5_000
 _TEXT_LIMIT = 500  # register_version.reason and .evidence_ref
-
-
-@dataclass(frozen=True)
-class UnitFacts:
-    """A unit's facts in one version, comparable across versions."""
-
-    developer: bool
-    registry: Decimal | None
-    survey: Decimal | None
-    contract: Decimal | None
-    owners: frozenset[str]  # id hashes
-
-    def describe(self) -> dict:
-        return {
-            "developer": self.developer,
-            "area": {
-                name: format_area(value)
-                for name, value in (("registry", self.registry), ("survey", self.survey), ("contract", self.contract))
-                if value is not None
-            },
-            "owners": len(self.owners),
-        }
-
-
-@dataclass
-class RegisterDiff:
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    changed: dict[str, dict] = field(default_factory=dict)  # unit → {"before": …, "after": …}
-    # The facts of the added units (as imported) and of the removed ones (as they were), for
-    # listings; not part of as_dict(), which is what the version stores.
-    added_facts: dict[str, UnitFacts] = field(default_factory=dict, repr=False)
-    removed_facts: dict[str, UnitFacts] = field(default_factory=dict, repr=False)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-    def as_dict(self) -> dict:
-        return {"added": self.added, "removed": self.removed, "changed": self.changed}
 
 
 @dataclass
@@ -150,103 +107,11 @@ def _content_digest(units: dict[str, tuple[UnitFacts, list[RegisterRow]]], hashe
     return hashlib.sha256(json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def version_facts(session: Session, *, version_id: int) -> dict[str, UnitFacts]:
-    """unit code → facts, for one version (two queries, no per-unit round trips)."""
-    owners: dict[int, set[str]] = defaultdict(set)
-    ownership_query = (
-        select(Ownership.unit_id, Person.id_hash)
-        .join(Person, Person.id == Ownership.person_id)
-        .where(Ownership.version_id == version_id)
-    )
-    for unit_id, hashed in session.execute(ownership_query):
-        owners[unit_id].add(hashed)
-    # Columns, not UnitRecord entities: 100,000 ORM objects in the identity map cost seconds.
-    record_query = (
-        select(
-            Unit.code,
-            UnitRecord.unit_id,
-            UnitRecord.developer,
-            UnitRecord.area_registry,
-            UnitRecord.area_survey,
-            UnitRecord.area_contract,
-        )
-        .join(Unit, Unit.id == UnitRecord.unit_id)
-        .where(UnitRecord.version_id == version_id)
-    )
-    return {
-        code: UnitFacts(developer, registry, survey, contract, frozenset(owners.get(unit_id, ())))
-        for code, unit_id, developer, registry, survey, contract in session.execute(record_query)
-    }
-
-
-def diff_versions(before: dict[str, UnitFacts], after: dict[str, UnitFacts]) -> RegisterDiff:
-    diff = RegisterDiff()
-    diff.added = sorted(set(after) - set(before))
-    diff.removed = sorted(set(before) - set(after))
-    diff.added_facts = {code: after[code] for code in diff.added}
-    diff.removed_facts = {code: before[code] for code in diff.removed}
-    for code in sorted(set(before) & set(after)):
-        if before[code] != after[code]:
-            diff.changed[code] = {"before": before[code].describe(), "after": after[code].describe()}
-            if before[code].owners != after[code].owners:
-                diff.changed[code]["owners_changed"] = True
-    return diff
-
-
-def _bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
-    """Insert many rows of one shape on the session's connection, inside its transaction.
-
-    PostgreSQL: COPY (psycopg's executemany sends one INSERT per row: ~400,000 rows for 100,000
-    units took ~15 s). SQLite: the driver's executemany with plain tuples (SQLAlchemy's per-row
-    parameter handling was half the insert time). Values go through the columns' bind processors
-    first (ExactArea, UTC times, SQLite booleans), so they are stored exactly as the ORM would.
-    """
-    if not rows:
-        return
-    session.flush()  # what the session holds goes first, as session.execute() would do
-    connection = session.connection()
-    dialect = connection.dialect
-    names = list(rows[0])
-    processors = [
-        (position, process)
-        for position, name in enumerate(names)
-        if (process := table.c[name].type.bind_processor(dialect)) is not None
-    ]
-    values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-
-    def records() -> Iterator[tuple | list]:
-        for row in rows:
-            record = values(row)
-            if processors:
-                record = list(record)
-                for position, process in processors:
-                    if record[position] is not None:
-                        record[position] = process(record[position])
-            yield record
-
-    preparer = dialect.identifier_preparer
-    target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
-    dbapi_connection = connection.connection.dbapi_connection
-    if dialect.name == "postgresql":
-        with dbapi_connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
-            for record in records():
-                copy.write_row(record)
-    elif dialect.paramstyle == "qmark":
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", records())
-        finally:
-            cursor.close()
-    else:  # pragma: no cover - the two supported databases are handled above
-        for start in range(0, len(rows), _CHUNK):
-            connection.execute(insert(table), rows[start : start + _CHUNK])
-
-
 def _ensure_buildings(session: Session, estate_id: int, codes: set[str]) -> dict[str, int]:
     existing = dict(session.execute(select(Building.code, Building.id).where(Building.estate_id == estate_id)).all())
     missing = sorted(codes - set(existing))
     if missing:
-        _bulk_insert(session, Building.__table__, [{"estate_id": estate_id, "code": code} for code in missing])
+        bulk_insert(session, Building.__table__, [{"estate_id": estate_id, "code": code} for code in missing])
         existing = dict(session.execute(select(Building.code, Building.id).where(Building.estate_id == estate_id)).all())
     return existing
 
@@ -254,7 +119,7 @@ def _ensure_buildings(session: Session, estate_id: int, codes: set[str]) -> dict
 def _ensure_units(session: Session, estate_id: int, codes: list[str], buildings: dict[str, int]) -> dict[str, int]:
     existing = dict(session.execute(select(Unit.code, Unit.id).where(Unit.estate_id == estate_id)).all())
     missing = [code for code in codes if code not in existing]
-    _bulk_insert(
+    bulk_insert(
         session,
         Unit.__table__,
         [{"estate_id": estate_id, "building_id": buildings[code.split("-", 1)[0]], "code": code} for code in missing],
@@ -293,7 +158,7 @@ def _ensure_persons(
         for hashed, row in wanted.items()
         if hashed not in existing
     ]
-    _bulk_insert(session, Person.__table__, new)
+    bulk_insert(session, Person.__table__, new)
     corrected = [
         {"person": existing[hashed][0], "name": row.owner_name, "phone": row.phone}
         for hashed, row in wanted.items()
@@ -313,18 +178,6 @@ def _ensure_persons(
             )
         }
     return {hashed: values[0] for hashed, values in existing.items()}
-
-
-def roll_units(facts: dict[str, UnitFacts]) -> list[rules.RollUnit]:
-    return [
-        rules.RollUnit(
-            id=code,
-            owners=unit.owners,
-            developer=unit.developer,
-            area=rules.unit_area(rules.UnitAreas(unit.registry, unit.survey, unit.contract))[0],
-        )
-        for code, unit in facts.items()
-    ]
 
 
 def _keep_known_phones(session: Session, estate_id: int, rows: list[RegisterRow], hashes) -> list[RegisterRow]:
@@ -422,8 +275,8 @@ def apply_register(
         for code, facts in new_facts.items()
         for hashed in sorted(facts.owners)
     ]
-    _bulk_insert(session, UnitRecord.__table__, records)
-    _bulk_insert(session, Ownership.__table__, ownerships)
+    bulk_insert(session, UnitRecord.__table__, records)
+    bulk_insert(session, Ownership.__table__, ownerships)
     audit_log.append(
         session,
         estate_id=estate.id,
@@ -435,48 +288,3 @@ def apply_register(
     )
     session.flush()
     return ApplyOutcome(version, True, diff)
-
-
-def version_members(session: Session, *, version_id: int) -> list[rules.Member]:
-    """The voting members of a version, keyed by owner pseudonyms (what the log may see)."""
-    facts = version_facts(session, version_id=version_id)
-    pseudonyms = dict(session.execute(select(Person.id_hash, Person.pseudonym).join(
-        Ownership, Ownership.person_id == Person.id).where(Ownership.version_id == version_id)).all())
-    pseudonymous = {
-        code: UnitFacts(unit.developer, unit.registry, unit.survey, unit.contract,
-                        frozenset(pseudonyms[hashed] for hashed in unit.owners))
-        for code, unit in facts.items()
-    }
-    return rules.derive_members(roll_units(pseudonymous))
-
-
-def freeze_roll(session: Session, *, estate: Estate, purpose: str, version: RegisterVersion | None = None) -> RollSnapshot:
-    """Freeze the members, areas and heads of the latest (or a given) version (SPC Art. 8-9)."""
-    version = version or latest_version(session, estate_id=estate.id)
-    if version is None:
-        raise InvalidInput("该小区还没有业主名册 / the estate has no register yet", code="register_missing")
-    members = version_members(session, version_id=version.id)
-    snapshot = RollSnapshot(
-        estate_id=estate.id,
-        version_id=version.id,
-        purpose=purpose,
-        total_area=sum((member.area for member in members), Decimal(0)),
-        total_heads=sum(member.heads for member in members),
-    )
-    session.add(snapshot)
-    session.flush()
-    unit_ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.estate_id == estate.id)).all())
-    _bulk_insert(
-        session,
-        RollMember.__table__,
-        [{"snapshot_id": snapshot.id, "member_key": m.key, "area": m.area, "heads": m.heads} for m in members],
-    )
-    member_ids = dict(
-        session.execute(select(RollMember.member_key, RollMember.id).where(RollMember.snapshot_id == snapshot.id)).all()
-    )
-    links = [
-        {"member_id": member_ids[member.key], "unit_id": unit_ids[code]} for member in members for code in member.unit_ids
-    ]
-    _bulk_insert(session, RollMemberUnit.__table__, links)
-    session.flush()
-    return snapshot

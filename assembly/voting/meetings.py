@@ -18,7 +18,7 @@ from assembly.audit.entries import format_time
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
 from assembly.notify import service as notify
-from assembly.register import service as register
+from assembly.register import rolls
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit
 from assembly.voting.ballots import REVOTES
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -198,7 +198,7 @@ def open_voting(session: Session, *, meeting: Meeting, estate: Estate, principal
     if problems:
         raise Conflict("现在还不能开始投票：" + "".join(problems) + " / voting cannot open yet", code="cannot_open",
                        detail=problems)
-    snapshot = register.freeze_roll(session, estate=estate, purpose=f"{meeting_id(meeting)} {meeting.title}")
+    snapshot = rolls.freeze_roll(session, estate=estate, purpose=f"{meeting_id(meeting)} {meeting.title}")
     meeting.opens_at = now
     meeting.roll_snapshot_id = snapshot.id
     session.flush()

@@ -7,7 +7,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from assembly.demo import DEMO_CODE, demo_rows, load_demo
-from assembly.register import service
+from assembly.register import rolls, service
 from assembly.register.identity import normalize_id_number
 from assembly.register.models import Estate, RegisterVersion
 
@@ -47,11 +47,11 @@ def test_load_demo_builds_the_register_once(session):
     assert again.estate.id == first.estate.id
     assert session.scalar(select(func.count()).select_from(RegisterVersion)) == 1
     assert session.scalar(select(func.count()).select_from(Estate).where(Estate.code == DEMO_CODE)) == 1
-    members = service.version_members(session, version_id=service.latest_version(
+    members = rolls.version_members(session, version_id=service.latest_version(
         session, estate_id=first.estate.id).id)
     developer = [member for member in members if member.key == "developer"]
     assert len(developer) == 1 and len(developer[0].unit_ids) >= 20
     assert first.members == len(members) < first.units
-    snapshot = service.freeze_roll(session, estate=first.estate, purpose="test")
+    snapshot = rolls.freeze_roll(session, estate=first.estate, purpose="test")
     assert snapshot.total_heads == len(members)
     assert snapshot.total_area == sum(member.area for member in members)

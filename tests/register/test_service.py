@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assembly.errors import InvalidInput
-from assembly.register import identity, service
+from assembly.register import facts, identity, rolls, service
 from assembly.register.importer import parse_register
 from assembly.register.models import (
     Ownership,
@@ -133,10 +133,10 @@ def test_changed_register_is_version_two_with_its_diff(session, estate):
     assert diff.added_facts["3-1-101"].registry == Decimal("66.6")
     assert diff.removed_facts["2-1-102"].developer and diff.removed_facts["2-1-102"].registry == Decimal("60.5")
     # Version 1 is untouched: its facts still say what they said.
-    old = service.version_facts(session, version_id=first.id)
+    old = facts.version_facts(session, version_id=first.id)
     assert old["1-1-101"].survey == Decimal("89.5") and "2-1-102" in old and "3-1-101" not in old
     assert old["2-1-202"].owners == frozenset({identity.id_hash(KEY, LI[1])})
-    new = service.version_facts(session, version_id=outcome.version.id)
+    new = facts.version_facts(session, version_id=outcome.version.id)
     assert new["2-1-202"].owners == frozenset({identity.id_hash(KEY, ZHAO[1])})
     # {张三} now also holds 3-1-101: 89.5→90.1 and +66.6; the developer lost 60.5; {赵六} replaces {李四}.
     assert outcome.version.total_area == SAMPLE_TOTAL_AREA + Decimal("0.6") + Decimal("66.6") - Decimal("60.5")
@@ -185,7 +185,7 @@ def test_a_phone_given_on_any_row_of_an_owner_is_kept(session, estate):
 
 
 def members_by_units(session, version_id):
-    return {member.unit_ids: member for member in service.version_members(session, version_id=version_id)}
+    return {member.unit_ids: member for member in rolls.version_members(session, version_id=version_id)}
 
 
 def test_members_multi_unit_owners_co_owners_and_one_developer(session, estate):
@@ -206,16 +206,16 @@ def test_members_multi_unit_owners_co_owners_and_one_developer(session, estate):
 
 def test_all_developer_units_form_one_member():
     rows = [RegisterRow(unit=f"9-1-{room}", survey=Decimal("50.0001"), developer=True) for room in range(101, 131)]
-    facts = {code: facts for code, (facts, _rows) in service._group_units(rows, service._id_hashes(rows, KEY)).items()}
+    units = {code: unit for code, (unit, _rows) in service._group_units(rows, service._id_hashes(rows, KEY)).items()}
     from assembly.voting import rules
 
-    (member,) = rules.derive_members(service.roll_units(facts))
+    (member,) = rules.derive_members(facts.roll_units(units))
     assert member.key == "developer" and len(member.unit_ids) == 30 and member.area == Decimal("1500.003")
 
 
 def test_freeze_roll_totals_are_exact(session, estate):
     version = apply(session, estate, register_rows()).version
-    snapshot = service.freeze_roll(session, estate=estate, purpose="第一次业主大会")
+    snapshot = rolls.freeze_roll(session, estate=estate, purpose="第一次业主大会")
     assert snapshot.version_id == version.id
     assert snapshot.total_area == SAMPLE_TOTAL_AREA
     assert snapshot.total_heads == 4
@@ -226,9 +226,9 @@ def test_freeze_roll_totals_are_exact(session, estate):
 
 def test_freeze_roll_keeps_its_version_when_the_register_changes(session, estate):
     apply(session, estate, register_rows())
-    snapshot = service.freeze_roll(session, estate=estate, purpose="会议 1")
+    snapshot = rolls.freeze_roll(session, estate=estate, purpose="会议 1")
     apply(session, estate, changed_register())
-    later = service.freeze_roll(session, estate=estate, purpose="会议 2")
+    later = rolls.freeze_roll(session, estate=estate, purpose="会议 2")
     assert session.get(RollSnapshot, snapshot.id).total_area == SAMPLE_TOTAL_AREA
     assert later.total_area != snapshot.total_area and later.version_id != snapshot.version_id
 
@@ -239,7 +239,7 @@ def test_tiny_areas_sum_exactly(session, estate):
         for room in range(101, 111)
     ] + [RegisterRow(unit="1-2-101", survey=Decimal("99999.9999"), owner_name=LI[0], id_number=LI[1])]
     apply(session, estate, rows)
-    snapshot = service.freeze_roll(session, estate=estate, purpose="exact")
+    snapshot = rolls.freeze_roll(session, estate=estate, purpose="exact")
     assert snapshot.total_area == Decimal("100000.0009") and snapshot.total_heads == 2
 
 
@@ -278,7 +278,7 @@ def test_estates_never_share_persons_units_or_versions(session):
     # The first estate's second version starts from its own first version, not the other estate's.
     latest = service.latest_version(session, estate_id=first.id)
     assert latest.number == 2 and service.latest_version(session, estate_id=second.id).number == 1
-    members = service.version_members(session, version_id=latest.id)
+    members = rolls.version_members(session, version_id=latest.id)
     own = set(session.scalars(select(Person.pseudonym).where(Person.estate_id == first.id)))
     assert all(set(member.key.removeprefix("owners:").split("+")) <= own for member in members if member.key != "developer")
 
@@ -364,6 +364,6 @@ def test_a_unit_with_many_co_owners_freezes_into_the_roll(session, estate):
         for name, number in owners
     ]
     apply(session, estate, rows)
-    snapshot = service.freeze_roll(session, estate=estate, purpose="test")
+    snapshot = rolls.freeze_roll(session, estate=estate, purpose="test")
     member = session.scalars(select(RollMember).where(RollMember.snapshot_id == snapshot.id)).one()
     assert len(member.member_key) > 400 and member.member_key.count("+") == 39
