@@ -12,15 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assembly.register.importer import (
-    FILE,
-    Problem,
-    RegisterFileError,
-    format_problem,
-    format_problems,
-    parse_register,
-    read_register,
-)
+from assembly.register.importer import format_problem, format_problems, parse_register, read_register
+from assembly.register.problems import FILE, Problem, RegisterFileError
 
 from .registerfiles import (
     CHINESE,
