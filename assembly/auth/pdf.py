@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import qrcode
 from fpdf import FPDF
-from qrcode.constants import ERROR_CORRECT_M
 
+from assembly.auth.qr import dark_runs
 from assembly.resources import web_dir
 
 FONT_FILE = "NotoSansSC-Regular-GB2312.otf"
@@ -104,24 +103,12 @@ class _Sheet(FPDF):
 
     def qr(self, x: float, y: float, size: float, content: str) -> None:
         """A QR code of `content`, `size` mm square, drawn as filled squares (no quiet zone: keep 4 modules free)."""
-        code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-        code.add_data(content)
-        code.make(fit=True)
-        matrix = code.get_matrix()
-        module = size / len(matrix)
+        modules, runs = dark_runs(content)
+        module = size / modules
         overlap = module * 0.04  # adjacent squares overlap a hair, so no seams show when rasterised
         self.set_fill_color(0, 0, 0)
-        for row, cells in enumerate(matrix):
-            column = 0
-            while column < len(cells):
-                if not cells[column]:
-                    column += 1
-                    continue
-                start = column
-                while column < len(cells) and cells[column]:
-                    column += 1
-                self.rect(x + start * module, y + row * module, (column - start) * module + overlap,
-                          module + overlap, style="F")
+        for row, start, length in runs:
+            self.rect(x + start * module, y + row * module, length * module + overlap, module + overlap, style="F")
 
     def dashed_box(self, x: float, y: float, w: float, h: float, *, radius: float = 0) -> None:
         self.set_draw_color(*LINE)

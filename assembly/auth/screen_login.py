@@ -244,26 +244,12 @@ def device(user_agent: str | None) -> str:
 
 def qr_svg(content: str, *, size: int = 280) -> str:
     """The QR code as inline SVG (no script, no style: allowed by the site's CSP)."""
-    import qrcode
-    from qrcode.constants import ERROR_CORRECT_M
+    from assembly.auth.qr import dark_runs
 
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    code.add_data(content)
-    code.make(fit=True)
-    matrix = code.get_matrix()
+    modules, runs = dark_runs(content)
     quiet = 4
-    parts = []
-    for row_index, cells in enumerate(matrix):
-        column = 0
-        while column < len(cells):
-            if not cells[column]:
-                column += 1
-                continue
-            start = column
-            while column < len(cells) and cells[column]:
-                column += 1
-            parts.append(f"M{start + quiet} {row_index + quiet}h{column - start}v1h-{column - start}z")
-    total = len(matrix) + 2 * quiet
+    parts = [f"M{start + quiet} {row + quiet}h{length}v1h-{length}z" for row, start, length in runs]
+    total = modules + 2 * quiet
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total} {total}" width="{size}" height="{size}" '
         f'role="img" aria-label="扫码登录二维码" shape-rendering="crispEdges">'
