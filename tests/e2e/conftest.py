@@ -87,6 +87,14 @@ def live_server(demo_engine) -> Iterator[LiveServer]:
         yield server
 
 
+@pytest.fixture
+def card_server(live_server):
+    """The live server, with its settings' site URL set to its own address (QR codes point at it)."""
+    app = live_server.server.config.app
+    app.state.settings = app.state.settings.model_copy(update={"site_url": live_server.url})
+    return live_server
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not CHROMIUM.exists():

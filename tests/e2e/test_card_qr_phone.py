@@ -33,14 +33,6 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture
-def card_server(live_server):
-    """The live server, with ASSEMBLY_SITE_URL set to its own address (the QR codes point at it)."""
-    app = live_server.server.config.app
-    app.state.settings = app.state.settings.model_copy(update={"site_url": live_server.url})
-    return live_server
-
-
-@pytest.fixture
 def rc_password(demo_engine):
     with unit_of_work(demo_engine) as session:
         access = load_demo_access(session, settings=get_settings())

@@ -29,13 +29,6 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture
-def card_server(live_server):
-    app = live_server.server.config.app
-    app.state.settings = app.state.settings.model_copy(update={"site_url": live_server.url})
-    return live_server
-
-
-@pytest.fixture
 def owner(demo_engine):
     """An activated demo card (PIN set) and what the owner's home page greets them with."""
     from assembly.demo import load_demo_access
