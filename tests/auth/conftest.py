@@ -23,7 +23,8 @@ from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.register import identity, service
-from assembly.register.models import Community, District, Estate, Person, StreetOffice
+from assembly.register.estates import onboard_estate
+from assembly.register.models import Community, Estate, Person, StreetOffice
 from assembly.register.rows import RegisterRow
 
 PASSWORD = "correct-horse-battery-staple"
@@ -65,20 +66,10 @@ class World:
 
 
 def _place(session: Session, code: str, serial_base: int, *, extra_owners: int, id_key: str) -> Place:
-    district = session.scalars(select(District).where(District.name == "测试区")).first()
-    if district is None:
-        district = District(name="测试区")
-        session.add(district)
-        session.flush()
-    office = StreetOffice(district_id=district.id, name=f"{code} 街道办事处")
-    session.add(office)
-    session.flush()
-    community = Community(street_office_id=office.id, name=f"{code} 社区", residents_committee=f"{code} 居委会")
-    session.add(community)
-    session.flush()
-    estate = Estate(code=code, name=f"{code} 小区", community_id=community.id)
-    session.add(estate)
-    session.flush()
+    estate = onboard_estate(
+        session, code=code, name=f"{code} 小区", district="测试区", street_office=f"{code} 街道办事处",
+        community=f"{code} 社区", residents_committee=f"{code} 居委会",
+    )
     single = id_number(serial_base + 1, tail_x=True)
     wife, husband = id_number(serial_base + 20), id_number(serial_base + 21)
     landlord = id_number(serial_base + 22)
@@ -99,6 +90,7 @@ def _place(session: Session, code: str, serial_base: int, *, extra_owners: int, 
         units[number] = [unit]
     service.apply_register(session, estate=estate, rows=rows, reason="测试名册", evidence_ref="test", actor="test",
                            id_key=id_key)
+    office = session.get(StreetOffice, session.get(Community, estate.community_id).street_office_id)
     place = Place(estate, office)
     for number, held in units.items():
         person = session.scalars(

@@ -8,24 +8,16 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from assembly.register.models import Community, District, Estate, StreetOffice
+from assembly.register.estates import onboard_estate
+from assembly.register.models import Estate
 
 
 def create_estate(session: Session, code: str = "e1", *, name: str | None = None) -> Estate:
     """An estate with its own district, street office and community; flushed, not committed."""
-    district = District(name=f"区 {code}")
-    session.add(district)
-    session.flush()
-    street_office = StreetOffice(district_id=district.id, name=f"街道 {code}")
-    session.add(street_office)
-    session.flush()
-    community = Community(street_office_id=street_office.id, name=f"社区 {code}", residents_committee=f"居委会 {code}")
-    session.add(community)
-    session.flush()
-    estate = Estate(code=code, name=name or f"小区 {code}", community_id=community.id)
-    session.add(estate)
-    session.flush()
-    return estate
+    return onboard_estate(
+        session, code=code, name=name or f"小区 {code}", district=f"区 {code}", street_office=f"街道 {code}",
+        community=f"社区 {code}", residents_committee=f"居委会 {code}",
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from assembly.auth.permissions import Principal, Role
 from assembly.config import get_settings
 from assembly.models import utcnow
 from assembly.register import identity, service
-from assembly.register.models import Community, District, Estate, Person, StreetOffice
+from assembly.register.estates import onboard_estate
+from assembly.register.models import Estate, Person
 from assembly.register.rows import RegisterRow
 from assembly.voting import meetings
 from assembly.voting.meetings import MotionDraft
@@ -43,18 +44,10 @@ class Estate1:
 
 
 def build_estate(session: Session, *, code: str = "vote", extra: int = 2) -> Estate1:
-    district = District(name=f"{code} 区")
-    session.add(district)
-    session.flush()
-    office = StreetOffice(district_id=district.id, name=f"{code} 街道")
-    session.add(office)
-    session.flush()
-    community = Community(street_office_id=office.id, name=f"{code} 社区", residents_committee=f"{code} 居委会")
-    session.add(community)
-    session.flush()
-    estate = Estate(code=code, name=f"{code} 小区", community_id=community.id)
-    session.add(estate)
-    session.flush()
+    estate = onboard_estate(
+        session, code=code, name=f"{code} 小区", district=f"{code} 区", street_office=f"{code} 街道",
+        community=f"{code} 社区", residents_committee=f"{code} 居委会",
+    )
     people = {"single": id_number(1), "wife": id_number(20), "husband": id_number(21), "landlord": id_number(22)}
     rows = [
         RegisterRow(unit="1-1-101", registry=Decimal("89.50"), owner_name="王小明", id_number=people["single"]),
