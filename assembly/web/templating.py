@@ -36,6 +36,8 @@ def _wan(value: Decimal | int) -> str:
 @lru_cache
 def templates() -> Jinja2Templates:
     engine = Jinja2Templates(directory=str(web_dir() / "templates"))
+    engine.env.add_extension("jinja2.ext.i18n")
+    engine.env.install_null_translations(newstyle=True)  # `_()` in every template; catalogs: issue #6
     engine.env.filters.update(area=_area, local_time=_local_time, mask_name=mask_name, mask_phone=mask_phone, wan=_wan)
     return engine
 
