@@ -6,10 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PYTEST := $(BIN)/python -m pytest
+# axe-core for the accessibility audit of the browser tests: pinned, from the npm registry, git-ignored.
+AXE_VERSION := 4.14.1
+AXE := .npm/node_modules/axe-core/axe.min.js
 # CI runs a bounded slice of the slow suites (browser, load, fuzz); locally everything runs.
 export HYPOTHESIS_PROFILE ?= $(if $(filter true,$(CI)),ci,dev)
 
-.PHONY: help install install-test run test test-sqlite test-postgresql test-browser browser bench clean
+.PHONY: help install install-test run test test-sqlite test-postgresql test-browser test-a11y browser bench clean
 
 help:
 	@echo "make run    — install into .venv, migrate, load the demo estate if empty, serve"
@@ -45,6 +48,12 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; \
 		else echo "chromium is missing and we are not root: browser tests will be skipped"; fi; \
 	fi
+	@if ! head -c 40 $(AXE) 2>/dev/null | grep -q "axe v$(AXE_VERSION)"; then \
+		if command -v npm >/dev/null; then \
+			echo "installing axe-core $(AXE_VERSION) into .npm/ for the accessibility audit"; \
+			mkdir -p .npm && npm install --prefix .npm --no-save --no-package-lock --no-audit --no-fund --silent axe-core@$(AXE_VERSION); \
+		else echo "npm is missing: the accessibility audit will be skipped"; fi; \
+	fi
 
 test: install-test browser
 	$(MAKE) --no-print-directory test-sqlite
@@ -63,8 +72,11 @@ test-postgresql: install-test
 test-browser: install-test
 	$(PYTEST) -q -m browser --db sqlite
 
+test-a11y: install-test browser
+	$(PYTEST) -q -m browser --db sqlite tests/e2e/test_a11y.py
+
 bench: install-test
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .npm
