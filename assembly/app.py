@@ -6,7 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
 
 from assembly import __version__
@@ -15,6 +15,7 @@ from assembly.db import database_version
 from assembly.resources import web_dir
 from assembly.web import errors
 from assembly.web.security import SecurityHeaders
+from assembly.web.static import CachedStaticFiles
 
 log = logging.getLogger("assembly")
 
@@ -62,7 +63,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from assembly.auth import web as auth_web
 
     auth_web.install(app)  # session/CSRF cookies, 401 → login page for people
-    app.mount("/static", StaticFiles(directory=str(web_dir() / "static")), name="static")
+    app.mount("/static", CachedStaticFiles(directory=str(web_dir() / "static")), name="static")
 
     from assembly.audit.observer_routes import router as audit_observer_router
     from assembly.audit.routes import router as audit_router
@@ -91,5 +92,6 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(print_router)
     app.include_router(screen_router)
     app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
+    app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))
     return app

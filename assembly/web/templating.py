@@ -39,6 +39,9 @@ def templates() -> Jinja2Templates:
     engine.env.add_extension("jinja2.ext.i18n")
     engine.env.install_null_translations(newstyle=True)  # `_()` in every template; catalogs: issue #6
     engine.env.filters.update(area=_area, local_time=_local_time, mask_name=mask_name, mask_phone=mask_phone, wan=_wan)
+    from assembly.web import bars  # the turnout and result pictures (voting/_turnout.html, _result.html)
+
+    engine.env.globals.update(turnout_bars=bars.turnout_bars, result_bars=bars.result_bars)
     return engine
 
 
