@@ -50,5 +50,6 @@ def load_all_models() -> type[SQLModel]:
     import assembly.notify.models  # noqa: F401
     import assembly.register.models  # noqa: F401
     import assembly.voting.models  # noqa: F401
+    import assembly.voting.proxy_models  # noqa: F401
 
     return SQLModel

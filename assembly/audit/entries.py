@@ -219,6 +219,14 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "objection.filed": {"motion": _text, "member": _text, "ballot": _optional_count, "ground": _text},
     "objection.upheld": {"motion": _text, "objection": _count, "voids": _optional_count},
     "objection.dismissed": {"motion": _text, "objection": _count},
+    # proxies (assembly/voting/proxies.py): the proxy by a keyed per-meeting pseudonym, the signed
+    # authorisation by its SHA-256; never a name, an identity number or a login code
+    "proxy.appointed": {"meeting": _text, "member": _text, "proxy": _text, "document_sha256": _hex256},
+    "proxy.confirmed": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count,
+                        "document_sha256": _hex256},
+    "proxy.rejected": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
+    "proxy.withdrawn": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
+    "proxy.code_issued": {"meeting": _text, "proxy": _text, "serial": _count},
 }
 
 

@@ -64,6 +64,7 @@ class AuthSession(SQLModel, table=True):
     stage: str = Field(default="full", max_length=20)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     card_id: int | None = Field(default=None, foreign_key="owner_card.id", index=True)
+    proxy_login_id: int | None = Field(default=None, foreign_key="proxy_login.id", index=True)  # a proxy's code login
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)  # the absolute lifetime

@@ -31,6 +31,7 @@ class Role(StrEnum):
     OBSERVER = "observer"  # 观察员
     STREET_OFFICE = "street_office"  # 街道办事处
     ADMIN = "admin"  # 平台管理员
+    PROXY = "proxy"  # 代理人 (code login, one meeting only; assembly.voting.proxies)
 
 
 ROLE_LABELS = {
@@ -42,9 +43,10 @@ ROLE_LABELS = {
     Role.OBSERVER: "观察员",
     Role.STREET_OFFICE: "街道办事处",
     Role.ADMIN: "平台管理员",
+    Role.PROXY: "代理人",
 }
 COMMITTEE_ROLES = frozenset({Role.COMMITTEE_CHAIR, Role.COMMITTEE_MEMBER, Role.COMMITTEE_STAFF})
-STAFF_ROLES = frozenset(Role) - {Role.OWNER}
+STAFF_ROLES = frozenset(Role) - {Role.OWNER, Role.PROXY}
 # The second factor is required for these; offered to every other account.
 TOTP_REQUIRED = frozenset({Role.STREET_OFFICE, Role.ADMIN})
 
@@ -61,6 +63,11 @@ class Action(StrEnum):
     SCREEN_LOGIN_CONFIRM = "screen_login.confirm"  # log a shared screen in from one's phone (scan-to-login)
     MEETING_READ = "meeting.read"  # meetings, motions, live turnout and announced results of the estate
     UNIT_RESULTS_READ = "results.units"  # per unit: room, area, choice (never names); owners of the estate only
+    PROXY_APPOINT = "proxy.appoint"  # appoint (upload the signed authorisation) and withdraw a proxy
+    # what a proxy does, in the one meeting of their login (routes check the meeting: assembly.voting.proxy_pages)
+    PROXY_MEETING_READ = "proxy.meeting_read"
+    PROXY_VOTE = "proxy.vote"  # for the members whose confirmed authorisations name them
+    PROXY_RECEIPT_READ = "proxy.receipt_read"
     # what the committee does
     REGISTER_KEEP = "register.keep"
     MOTION_DRAFT = "motion.draft"
@@ -69,6 +76,8 @@ class Action(StrEnum):
     PAPER_BALLOT_ENTER = "paper_ballot.enter"
     RESULT_PUBLISH = "result.publish"
     VOTED_UNITS_READ = "voted_units.read"  # which units voted, never how
+    PROXY_CONFIRM = "proxy.confirm"  # confirm or reject an authorisation, issue and reissue the proxy's code
+    PROXY_READ = "proxy.read"  # every authorisation of the estate and its signed document (read-only)
     # residents' committee
     NOTIFICATION_RECEIVE = "notification.receive"
     OPINION_RECORD = "opinion.record"
@@ -97,13 +106,16 @@ class Action(StrEnum):
 _OWNER = {
     Action.VOTE, Action.PETITION_SIGN, Action.MEMBER_RATE, Action.RESULTS_READ, Action.RECEIPT_CHECK,
     Action.OBJECTION_FILE, Action.OWNER_HOME, Action.MEETING_READ, Action.UNIT_RESULTS_READ,
-    Action.SCREEN_LOGIN_CONFIRM,
+    Action.SCREEN_LOGIN_CONFIRM, Action.PROXY_APPOINT,
 }
 _COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER, Action.VOTED_UNITS_READ,
-                    Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ}
-_COMMITTEE = _COMMITTEE_STAFF | {Action.MOTION_PUBLISH, Action.MEETING_CONVENE, Action.RESULT_PUBLISH}
+                    Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ, Action.PROXY_READ}
+# Confirming a proxy's authorisation is the committee's act: its elected chair and members, not its staff.
+_COMMITTEE = _COMMITTEE_STAFF | {Action.MOTION_PUBLISH, Action.MEETING_CONVENE, Action.RESULT_PUBLISH,
+                                 Action.PROXY_CONFIRM}
 _AUDITOR = {Action.ESTATE_READ_ALL, Action.AUDIT_VERIFY, Action.RESULTS_READ, Action.VOTED_UNITS_READ,
-            Action.AUDIT_READ, Action.SECURITY_EVENTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ}
+            Action.AUDIT_READ, Action.SECURITY_EVENTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ,
+            Action.PROXY_READ}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(_OWNER),
@@ -127,6 +139,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     # The platform administrator runs the platform and creates street-office accounts; it reads
     # security events, but holds no estate role (it never issues cards, keeps registers or votes).
     Role.ADMIN: frozenset({Action.ACCOUNT_SELF, Action.ACCOUNT_MANAGE, Action.SECURITY_EVENTS_READ}),
+    # A proxy 代理人 logs in with the code issued once the committee confirmed the authorisation; the
+    # principal names its one meeting (`meeting_id`), and the proxy routes refuse every other meeting.
+    Role.PROXY: frozenset({Action.PROXY_MEETING_READ, Action.PROXY_VOTE, Action.PROXY_RECEIPT_READ}),
 }
 
 # Who creates whom: each account is created by the role above it, for estates within its own scope.
@@ -163,7 +178,7 @@ ALL_ESTATES = AllEstates()
 class Principal:
     """Who is asking: anonymous, an owner (through a card), or a staff account."""
 
-    kind: str = "anonymous"  # anonymous | owner | account
+    kind: str = "anonymous"  # anonymous | owner | account | proxy
     role: Role | None = None
     estate_ids: frozenset[int] | AllEstates = field(default_factory=frozenset)
     account_id: int | None = None
@@ -173,6 +188,8 @@ class Principal:
     pseudonym: str | None = None
     display_name: str = ""
     street_office_id: int | None = None
+    proxy_id: int | None = None  # a proxy's login (assembly.voting.proxy_models.ProxyLogin)
+    meeting_id: int | None = None  # the one meeting a proxy's login is for
 
     @property
     def authenticated(self) -> bool:

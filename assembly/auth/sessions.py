@@ -18,6 +18,7 @@ from assembly.auth.permissions import ALL_ESTATES, Principal, Role
 from assembly.config import Settings
 from assembly.register.identity import mask_name
 from assembly.register.models import Community, Estate, Person
+from assembly.voting import proxy_models  # noqa: F401 - auth_session.proxy_login_id names its table
 
 FULL = "full"
 TOTP = "totp"  # password accepted, code outstanding
@@ -51,10 +52,11 @@ def start(
     card_id: int | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
+    proxy_login_id: int | None = None,
 ) -> NewSession:
     """A new session (never a reused one: a login always gets a fresh id)."""
-    if (account_id is None) == (card_id is None):
-        raise ValueError("a session belongs to exactly one account or one card")
+    if sum(owner is not None for owner in (account_id, card_id, proxy_login_id)) != 1:
+        raise ValueError("a session belongs to exactly one account, one card or one proxy login")
     lifetime = timedelta(hours=settings.session_absolute_hours) if stage == FULL else PENDING_LIFETIME
     sid = tokens.new_session_id()
     row = AuthSession(
@@ -62,6 +64,7 @@ def start(
         stage=stage,
         account_id=account_id,
         card_id=card_id,
+        proxy_login_id=proxy_login_id,
         created_at=now,
         last_seen_at=now,
         expires_at=now + lifetime,
@@ -157,6 +160,10 @@ def principal_for(session: Session, row: AuthSession) -> Principal | None:
         if account is None or account.disabled_at is not None:
             return None
         return account_principal(session, account, session_id=row.id)
+    if row.proxy_login_id is not None:
+        from assembly.voting.proxies import proxy_principal
+
+        return proxy_principal(session, proxy_login_id=row.proxy_login_id, session_id=row.id)
     card = session.get(OwnerCard, row.card_id)
     if card is None or card.revoked_at is not None:
         return None

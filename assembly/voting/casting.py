@@ -86,14 +86,84 @@ def cast(session: Session, *, meeting: Meeting, motion: Motion, principal: Princ
          choice: str | list[str], idempotency_key: str, now: datetime) -> tuple[Ballot, bool]:
     """Cast the owner's ballot for one member; returns (ballot, created). The same idempotency key
     returns the ballot it already made (a retry or a double click), whatever it says."""
+    _check_key(idempotency_key)
+    meeting = meetings.lock(session, meeting)  # casts of one meeting take turns (then the audit sequencer)
+    earlier = _earlier(session, motion=motion, member_key=member_key, idempotency_key=idempotency_key, by="owner")
+    if earlier is not None:
+        return earlier, False
+    _check_open(meeting, motion, now)
+    held = {h.member_key: h for h in holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "")}
+    holding = held.get(member_key)
+    if holding is None:
+        raise Forbidden("您不在本次会议冻结的业主名册中，或不是该表决权的业主，不能投这一票"
+                        " / you are not an owner of this member on the frozen roll", code="not_on_roll")
+    stored = _check_choice(motion, choice)
+    # Under "first" only the owner's own earlier ballot binds them: a proxy's never does (it ranks lower).
+    if meeting.revote == "first" and _voted(session, motion=motion, member_key=member_key, by=("owner", "paper")):
+        raise Conflict("本次会议以第一次投票为准，您已经投过票，不能更改 / already voted (first ballot counts)",
+                       code="already_voted")
+    return _record(session, meeting=meeting, motion=motion, actor=meetings.actor_of(principal), member_key=member_key,
+                   unit=holding.units[0], stored=stored, by="owner", person_id=principal.person_id,
+                   idempotency_key=idempotency_key, now=now), True
+
+
+def cast_as_proxy(session: Session, *, meeting: Meeting, motion: Motion, principal: Principal, member_key: str,
+                  choice: str | list[str], idempotency_key: str, now: datetime) -> tuple[Ballot, bool]:
+    """A proxy's ballot for a member whose confirmed authorisation names them (`by: "proxy"`; the
+    entry's actor is the proxy, its member the represented member). Refused once the owner has voted:
+    the owner's own ballot beats the proxy's, whenever cast."""
+    from assembly.voting import proxies
+
+    _check_key(idempotency_key)
+    if principal.proxy_id is None or principal.meeting_id != meeting.id:
+        raise Forbidden("您的代理人登录不适用于这次会议 / your proxy login is for another meeting",
+                        code="proxy_wrong_meeting")
+    meeting = meetings.lock(session, meeting)
+    earlier = _earlier(session, motion=motion, member_key=member_key, idempotency_key=idempotency_key, by="proxy")
+    if earlier is not None:
+        return earlier, False
+    _check_open(meeting, motion, now)
+    login = session.get(proxies.ProxyLogin, principal.proxy_id)
+    if member_key not in {a.member_key for a in proxies.in_force(session, login=login)}:
+        raise Forbidden("没有经业主委员会确认、仍然有效的授权委托让您代理这一表决权"
+                        " / no confirmed authorisation in force names you for this member", code="proxy_not_confirmed")
+    units = sorted(session.scalars(
+        select(Unit.code).join(RollMemberUnit, RollMemberUnit.unit_id == Unit.id)
+        .join(RollMember, RollMember.id == RollMemberUnit.member_id)
+        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, RollMember.member_key == member_key)))
+    if not units:
+        raise Forbidden("被代理的表决权不在本次会议冻结的业主名册中（房屋可能已经转让），委托失效"
+                        " / the member is not on the frozen roll: the authorisation has lapsed", code="not_on_roll")
+    stored = _check_choice(motion, choice)
+    if _voted(session, motion=motion, member_key=member_key, by=("owner", "paper")):
+        raise Conflict("业主本人已经投票，以业主本人的投票为准，代理人不能再投 / the owner has voted; their ballot counts",
+                       code="owner_voted")
+    if meeting.revote == "first" and _voted(session, motion=motion, member_key=member_key, by=("proxy",)):
+        raise Conflict("本次会议以第一次投票为准，您已经代其投过票 / already voted (first ballot counts)",
+                       code="already_voted")
+    return _record(session, meeting=meeting, motion=motion, actor=audit_log.Actor(principal.pseudonym, "proxy"),
+                   member_key=member_key, unit=units[0], stored=stored, by="proxy", person_id=None,
+                   idempotency_key=idempotency_key, now=now), True
+
+
+def _check_key(idempotency_key: str) -> None:
     if not idempotency_key or len(idempotency_key) > 64:
         raise InvalidInput("请求缺少有效的防重复编号 / a request key of 1-64 characters is required",
                            code="idempotency_key_required")
-    meeting = meetings.lock(session, meeting)  # casts of one meeting take turns (then the audit sequencer)
+
+
+def _earlier(session: Session, *, motion: Motion, member_key: str, idempotency_key: str, by: str) -> Ballot | None:
+    """The ballot this request key already made (a retry, a double click); a key another way of
+    voting used for this member is refused, never answered with that ballot."""
     earlier = session.scalars(select(Ballot).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key,
                                                    Ballot.idempotency_key == idempotency_key)).first()
-    if earlier is not None:
-        return earlier, False
+    if earlier is not None and earlier.by != by:
+        raise Conflict("这个防重复编号已被使用，请刷新页面后重试 / this request key is taken; reload and retry",
+                       code="idempotency_key_taken")
+    return earlier
+
+
+def _check_open(meeting: Meeting, motion: Motion, now: datetime) -> None:
     stage = meetings.state(meeting, now)
     if stage in (meetings.DRAFT, meetings.NOTICE):
         raise Conflict("投票尚未开始 / voting has not opened", code="voting_not_open")
@@ -101,31 +171,27 @@ def cast(session: Session, *, meeting: Meeting, motion: Motion, principal: Princ
         raise Conflict("投票已经截止，不能再投票 / voting has closed", code="voting_closed")
     if motion.meeting_id != meeting.id:
         raise InvalidInput("议题不属于这次会议 / the motion is not of this meeting", code="motion_not_found")
-    held = {h.member_key: h for h in holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "")}
-    holding = held.get(member_key)
-    if holding is None:
-        raise Forbidden("您不在本次会议冻结的业主名册中，或不是该表决权的业主，不能投这一票"
-                        " / you are not an owner of this member on the frozen roll", code="not_on_roll")
-    stored = _check_choice(motion, choice)
-    if meeting.revote == "first" and session.scalars(
-        select(Ballot.id).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key)
-    ).first() is not None:
-        raise Conflict("本次会议以第一次投票为准，您已经投过票，不能更改 / already voted (first ballot counts)",
-                       code="already_voted")
+
+
+def _voted(session: Session, *, motion: Motion, member_key: str, by: tuple[str, ...]) -> bool:
+    return session.scalars(select(Ballot.id).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key,
+                                                   Ballot.by.in_(by))).first() is not None
+
+
+def _record(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_log.Actor, member_key: str,
+            unit: str, stored: str, by: str, person_id: int | None, idempotency_key: str, now: datetime) -> Ballot:
     salt = secrets.token_bytes(32)
-    unit = holding.units[0]
-    body = ballot_object(motion, unit=unit, choice=json.loads(stored) if motion.kind == "election" else stored,
-                         by="owner")
+    body = ballot_object(motion, unit=unit, choice=json.loads(stored) if motion.kind == "election" else stored, by=by)
     commitment = ballot_commitment(salt, body)
-    index = audit_log.append(session, estate_id=meeting.estate_id, type="ballot.cast",
-                             actor=meetings.actor_of(principal), at=now, motion=motion.public_id,
-                             member=member_key, by="owner", commitment=commitment, time=format_time(now))
-    ballot = Ballot(motion_id=motion.id, estate_id=meeting.estate_id, member_key=member_key, unit=unit, by="owner",
-                    choice=stored, salt=salt, commitment=commitment, cast_at=now, cast_by_person=principal.person_id,
+    index = audit_log.append(session, estate_id=meeting.estate_id, type="ballot.cast", actor=actor, at=now,
+                             motion=motion.public_id, member=member_key, by=by, commitment=commitment,
+                             time=format_time(now))
+    ballot = Ballot(motion_id=motion.id, estate_id=meeting.estate_id, member_key=member_key, unit=unit, by=by,
+                    choice=stored, salt=salt, commitment=commitment, cast_at=now, cast_by_person=person_id,
                     entry_index=index, idempotency_key=idempotency_key)
     session.add(ballot)
     session.flush()
-    return ballot, True
+    return ballot
 
 
 def my_ballots(session: Session, *, motion: Motion, member_keys: list[str]) -> dict[str, Ballot]:
