@@ -77,6 +77,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from assembly.auth.screen_routes import router as screen_router
 
     app.include_router(pages_router)
+    from assembly.web.language import router as language_router
+
+    app.include_router(language_router)
     app.include_router(register_router)
     app.include_router(audit_router)
     app.include_router(audit_observer_router)
