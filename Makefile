@@ -12,12 +12,13 @@ AXE := .npm/node_modules/axe-core/axe.min.js
 # CI runs a bounded slice of the slow suites (browser, load, fuzz); locally everything runs.
 export HYPOTHESIS_PROFILE ?= $(if $(filter true,$(CI)),ci,dev)
 
-.PHONY: help install install-test run test test-sqlite test-postgresql test-browser test-a11y browser bench clean
+.PHONY: help install install-test run test test-sqlite test-postgresql test-browser test-a11y browser bench i18n clean
 
 help:
 	@echo "make run    — install into .venv, migrate, load the demo estate if empty, serve"
 	@echo "make test   — install test tools, run the whole suite on SQLite and PostgreSQL, and the browser tests"
 	@echo "make bench  — run the benchmarks (bench/README.md keeps the latest figures)"
+	@echo "make i18n   — extract the strings, update the catalogs in assembly/locale (then translate English: docs/i18n.md)"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required"; exit 1; }
@@ -77,6 +78,11 @@ test-a11y: install-test browser
 
 bench: install-test
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Message catalogs: extract from templates and marked Python strings, update zh_CN (identity) and en.
+# The .po files are read at run time (no .mo to compile), so `install` needs nothing from here.
+i18n: install
+	$(BIN)/python scripts/i18n.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .npm

@@ -1,4 +1,4 @@
-"""The installed package carries web/ and the migrations (a wheel, not only a checkout)."""
+"""The installed package carries web/, the migrations and the message catalogs (a wheel, not only a checkout)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_wheel_carries_templates_static_files_and_migrations(tmp_path):
+def test_wheel_carries_templates_static_files_migrations_and_catalogs(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
         check=True,
@@ -21,6 +21,8 @@ def test_wheel_carries_templates_static_files_and_migrations(tmp_path):
     assert "assembly/_web/templates/base.html" in names
     assert any(name.startswith("assembly/_web/static/vendor/htmx-") for name in names)
     assert "assembly/_alembic/env.py" in names
+    # the message catalogs (read as .po at run time: nothing to compile)
+    assert {"assembly/locale/en/LC_MESSAGES/messages.po", "assembly/locale/zh_CN/LC_MESSAGES/messages.po"} <= names
     migrations = {name for name in names if name.startswith("assembly/_alembic/versions/")}
     on_disk = {path.name for path in (ROOT / "alembic" / "versions").glob("*.py")}
     assert {Path(name).name for name in migrations} == on_disk
