@@ -137,3 +137,93 @@ def screenshot():
         return path
 
     return take
+
+
+# --- the accessibility audit and the shared world of the role tests ------------------------------
+
+AXE = Path(__file__).resolve().parents[2] / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core, installed by `make browser` from the npm registry (pinned in the Makefile); never fetched here."""
+    if not AXE.exists():
+        message = f"axe-core not found at {AXE} (run `make browser`): accessibility audit skipped"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message.replace("skipped", "is required in CI"))
+        pytest.skip(message)
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def axe(axe_source):
+    """Run axe-core on the page as it is now; returns its serious and critical violations.
+
+    The script goes in through the DevTools protocol (page.evaluate), which the page's CSP does
+    not govern: the server's own policy (no inline scripts) stays as it is in production.
+    """
+
+    def audit(page) -> list[dict]:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(axe_source)
+        result = page.evaluate("() => axe.run(document, {resultTypes: ['violations'],"
+                               " rules: {'target-size': {enabled: true}}})")  # WCAG 2.2 AA 2.5.8
+        assert len(result["passes"]) >= 10, f"axe checked almost nothing on {page.url}: {result['passes']}"
+        return [v for v in result["violations"] if v.get("impact") in SERIOUS]
+
+    return audit
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+  'button, .button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, textarea, summary')]
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.getBoundingClientRect(), e]).filter(([r]) => r.height < 44 || r.width < 44)
+  .map(([r, e]) => `${e.tagName.toLowerCase()} "${(e.innerText || e.name || '').trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`)"""
+
+
+def small_targets(page) -> list[str]:
+    """Controls smaller than 44×44 CSS px (our own rule, stricter than WCAG 2.2's 24 px)."""
+    return page.evaluate(SMALL_TARGETS)
+
+
+def describe_violations(found: dict[str, list[dict]]) -> str:
+    """The assertion message: per page, each rule's id, impact, help text and the elements it hit."""
+    lines = []
+    for name, violations in found.items():
+        for violation in violations:
+            targets = ", ".join(" ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
+                                for node in violation["nodes"][:5])
+            lines.append(f"{name}: {violation['id']} ({violation['impact']}) — {violation['help']} "
+                         f"[{violation['helpUrl']}] at {targets}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def clock(live_server):
+    """The server's clock, moved by hand (tests never sleep)."""
+    from .world import Clock
+
+    clock = Clock()
+    live_server.server.config.app.state.clock = clock  # the FastAPI app the server runs
+    return clock
+
+
+@pytest.fixture
+def demo_logins(demo_engine) -> dict[str, str]:
+    """Every demo account's one-time password, by username (also reissues the demo's cards)."""
+    from assembly.config import get_settings
+    from assembly.db import unit_of_work
+    from assembly.demo import load_demo_access
+
+    with unit_of_work(demo_engine) as session:
+        access = load_demo_access(session, settings=get_settings())
+    return {login.username: login.password for login in access.logins}
+
+
+@pytest.fixture
+def world(demo_engine, demo_logins, clock):
+    """Meetings in voting, in notice and in draft, and a fresh owner card (tests/e2e/world.py)."""
+    from .world import build_world
+
+    return build_world(demo_engine, clock)
