@@ -94,6 +94,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(notify_router)
     app.include_router(print_router)
     app.include_router(screen_router)
+    from assembly.register.voter_routes import router as voter_router
+
+    app.include_router(voter_router)
     app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
     app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))

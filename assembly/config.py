@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # The message gateway owner notices are POSTed to (assembly.notify.gateway); none: shown on the page only.
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: str | None = None  # signs each POST (HMAC-SHA256); required with the URL
 
     @property
     def resolved_database_url(self) -> str:
@@ -85,6 +88,13 @@ def check_secrets(settings: Settings) -> Settings:
                     f"{_MIN_SECRET_LENGTH} characters in production",
                     code="missing_secret",
                 )
+        if settings.sms_gateway_url and (not settings.sms_gateway_url.startswith("https://")
+                                         or len(settings.sms_gateway_secret or "") < _MIN_SECRET_LENGTH):
+            raise ConfigurationError(
+                "生产环境的短信网关必须使用 https，并设置 ASSEMBLY_SMS_GATEWAY_SECRET（至少 32 个随机字符）"
+                " / the message gateway needs an https URL and ASSEMBLY_SMS_GATEWAY_SECRET in production",
+                code="gateway_config",
+            )
         if not settings.database_url:
             raise ConfigurationError(
                 "生产环境必须设置 ASSEMBLY_DATABASE_URL / ASSEMBLY_DATABASE_URL is required in production",

@@ -1,7 +1,9 @@
 """The server's clock-driven duties, once a minute: sign the checkpoints that are due.
 
-Duties: close the meetings whose voting ended (assembly.voting.closing), sign due checkpoints. Each
-duty runs in its own transaction; a failure is logged and retried at the next tick.
+Duties: close the meetings whose voting ended (assembly.voting.closing), end sellers' cards that
+waited for a meeting (assembly.auth.card_ends), send owner notices (assembly.notify.gateway), sign
+due checkpoints. Each duty runs in its own transaction; a failure is logged and retried at the next
+tick.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ INTERVAL_SECONDS = 60
 
 def tick(engine: Engine, settings: Settings, now=None) -> None:
     from assembly.audit.service import sign_due_checkpoints
+    from assembly.auth.card_ends import end_former_owners
+    from assembly.notify.gateway import deliver_due
     from assembly.models import utcnow
     from assembly.voting.closing import close_due_meetings
     from assembly.voting.objections import finalize_due_meetings
@@ -32,6 +36,11 @@ def tick(engine: Engine, settings: Settings, now=None) -> None:
         final = finalize_due_meetings(session, now=now or utcnow())
     if closed or final:
         log.info("closed %d meeting(s), made %d result(s) final", closed, final)
+    with unit_of_work(engine) as session:  # sellers' cards that waited for a meeting end; notices go out
+        ended = len(end_former_owners(session, now=now or utcnow()))
+    delivered = deliver_due(engine, settings=settings, now=now or utcnow())
+    if ended or delivered:
+        log.info("ended %d seller card(s), delivered %d owner notice(s)", ended, delivered)
     with unit_of_work(engine) as session:
         signed = sign_due_checkpoints(session, settings=settings)
     if signed:

@@ -19,6 +19,7 @@ from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estat
 from assembly.auth.routes import principal_json
 from assembly.auth.web import FormText, api_error, begin_session, client_ip, now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput, NotFound
+from assembly.notify import owners as owner_notices
 from assembly.register.models import Community, Estate, Person
 from assembly.web.deps import SessionDep
 from assembly.web.templating import render
@@ -126,9 +127,26 @@ def _owner_context(request: Request, session, principal: Principal) -> dict:
     }
 
 
+def _home_extras(session, person: Person) -> dict:
+    """What the home page adds: the owner's notices, their co-owned units' voters, and — for a
+    former owner — the open meetings their card still works for."""
+    from assembly.auth.card_ends import waiting_for
+    from assembly.register import voters
+
+    notices = owner_notices.notices_of(session, person_id=person.id)
+    members = voters.members(session, estate_id=person.estate_id, person_id=person.id)
+    return {
+        "notices": [(notice, owner_notices.EVENTS[notice.event], owner_notices.delivery_label(notice, person))
+                    for notice in notices],
+        "voters": {code: member for member in members for code in member.units},
+        "waiting_meetings": waiting_for(session, person=person),
+    }
+
+
 @router.get("/me", include_in_schema=False)
 def owner_home(request: Request, session: SessionDep, principal: Annotated[Principal, require(Action.OWNER_HOME)]):
     context = _owner_context(request, session, principal)
+    context.update(_home_extras(session, context["person"]))
     context["welcome"] = request.query_params.get("welcome") == "1"
     context["notice"] = request.query_params.get("done")
     return render(request, "auth/owner_home.html", context)
@@ -189,6 +207,13 @@ def api_me(request: Request, session: SessionDep, principal: CurrentPrincipal) -
         estates = session.scalars(scope_to_estates(select(Estate.code), Estate.id, principal).order_by(Estate.code))
         body["estates"] = list(estates)
     return body
+
+
+@router.get("/api/me/notices", tags=["auth"])
+def api_my_notices(session: SessionDep, principal: Annotated[Principal, require(Action.OWNER_HOME)]) -> dict:
+    """The owner's notices (activation, PIN change, ballots, voter designation, card ended), newest first."""
+    return {"notices": [owner_notices.as_json(notice)
+                        for notice in owner_notices.notices_of(session, person_id=principal.person_id)]}
 
 
 def _units_json(units: list[dict]) -> list[dict]:

@@ -28,6 +28,7 @@ from assembly.auth.sessions import revoke_all
 from assembly.config import Settings
 from assembly.errors import AssemblyError, Conflict, InvalidInput
 from assembly.models import utcnow
+from assembly.notify import owners as owner_notices
 from assembly.register import service as register
 from assembly.register.models import Estate, Ownership, Person, Unit, UnitRecord
 
@@ -304,7 +305,7 @@ def set_first_pin(session: Session, *, card: OwnerCard, pin: str, ip: str | None
     person = session.get(Person, card.person_id)
     events.record(session, events.CARD_ACTIVATED, estate_id=card.estate_id, subject=f"card:{card.id}", ip=ip, at=now,
                   actor_pseudonym=person.pseudonym, actor_role="owner", card_number=card.number)
-    session.flush()
+    owner_notices.card_activated(session, person=person, card_number=card.number, now=now)
     return Attempt(card)
 
 
@@ -337,7 +338,7 @@ def change_pin(session: Session, *, card: OwnerCard, current: str, new: str, ip:
     person = session.get(Person, card.person_id)
     events.record(session, events.CARD_PIN_CHANGED, estate_id=card.estate_id, subject=f"card:{card.id}", ip=ip, at=now,
                   actor_pseudonym=person.pseudonym, actor_role="owner")
-    session.flush()
+    owner_notices.pin_changed(session, person=person, card_number=card.number, now=now)
     return Attempt(card)
 
 

@@ -63,6 +63,7 @@ class Action(StrEnum):
     SCREEN_LOGIN_CONFIRM = "screen_login.confirm"  # log a shared screen in from one's phone (scan-to-login)
     MEETING_READ = "meeting.read"  # meetings, motions, live turnout and announced results of the estate
     UNIT_RESULTS_READ = "results.units"  # per unit: room, area, choice (never names); owners of the estate only
+    VOTER_DESIGNATE = "voter.designate"  # co-owners propose, agree to or refuse their unit's voter
     PROXY_APPOINT = "proxy.appoint"  # appoint (upload the signed authorisation) and withdraw a proxy
     # what a proxy does, in the one meeting of their login (routes check the meeting: assembly.voting.proxy_pages)
     PROXY_MEETING_READ = "proxy.meeting_read"
@@ -107,6 +108,7 @@ _OWNER = {
     Action.VOTE, Action.PETITION_SIGN, Action.MEMBER_RATE, Action.RESULTS_READ, Action.RECEIPT_CHECK,
     Action.OBJECTION_FILE, Action.OWNER_HOME, Action.MEETING_READ, Action.UNIT_RESULTS_READ,
     Action.SCREEN_LOGIN_CONFIRM, Action.PROXY_APPOINT,
+    Action.VOTER_DESIGNATE,
 }
 _COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER, Action.VOTED_UNITS_READ,
                     Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ, Action.PROXY_READ}

@@ -12,6 +12,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import bindparam, select, update
@@ -19,6 +20,7 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.errors import InvalidInput, NotFound
+from assembly.models import utcnow
 from assembly.register import identity
 from assembly.register.models import (
     Building,
@@ -209,6 +211,7 @@ def apply_register(
     evidence_ref: str,
     actor: audit_log.Actor | str,
     id_key: str,
+    now: datetime | None = None,
 ) -> ApplyOutcome:
     """Make `rows` the estate's register: a new version with its diff, or nothing if unchanged.
 
@@ -287,4 +290,9 @@ def apply_register(
         units=len(units),
     )
     session.flush()
+    # A sale ends the seller's card (unless a meeting that froze them is still open: the ticker
+    # ends it later). The auth feature builds on the register, hence the late import.
+    from assembly.auth.card_ends import end_former_owners
+
+    end_former_owners(session, now=now or utcnow(), actor=actor, estate_id=estate.id)
     return ApplyOutcome(version, True, diff)

@@ -97,6 +97,9 @@ def cast(session: Session, *, meeting: Meeting, motion: Motion, principal: Princ
     if holding is None:
         raise Forbidden("您不在本次会议冻结的业主名册中，或不是该表决权的业主，不能投这一票"
                         " / you are not an owner of this member on the frozen roll", code="not_on_roll")
+    from assembly.register.voters import check_designated_voter  # co-owners' voter (rules.md, "The register")
+
+    check_designated_voter(session, estate_id=meeting.estate_id, member_key=member_key, person_id=principal.person_id)
     stored = _check_choice(motion, choice)
     # Under "first" only the owner's own earlier ballot binds them: a proxy's never does (it ranks lower).
     if meeting.revote == "first" and _voted(session, motion=motion, member_key=member_key, by=("owner", "paper")):
@@ -191,6 +194,9 @@ def _record(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_
                     entry_index=index, idempotency_key=idempotency_key)
     session.add(ballot)
     session.flush()
+    from assembly.notify.owners import ballot_cast  # the owners are told of every ballot (never the choice)
+
+    ballot_cast(session, meeting=meeting, motion=motion, ballot=ballot, now=now)
     return ballot
 
 

@@ -130,6 +130,14 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/me"): one(PAGE_OWNER),
     ("GET", "/me/pin"): one(PAGE_OWNER),
     ("POST", "/me/pin"): one(answers(403, anon=401, owner=401), body="bad_pin_change"),
+    ("GET", "/api/me/notices"): one(answers(403, anon=401, owner=200)),
+    # co-owners' voter: the owner's side (no unit given: 422; no such proposal: 404) and the committee's record
+    ("GET", "/me/voters"): one(PAGE_OWNER),
+    ("POST", "/me/voters"): one(answers(403, anon=401, owner=422)),
+    ("POST", "/me/voters/{designation}/agree"): one(answers(403, anon=401, owner=404)),
+    ("POST", "/me/voters/{designation}/withdraw"): one(answers(403, anon=401, owner=404)),
+    ("GET", "/estate/{code}/voters"): scoped(answers(403, anon=303, **DRAFTERS(200)), answers(403, anon=303)),
+    ("POST", "/estate/{code}/voters"): scoped(answers(403, anon=401, **DRAFTERS(422)), answers(403, anon=401)),
     # a card's pages: the token is the credential, whoever holds the phone (own / other estate's card)
     ("GET", "/c/{token}"): scoped(every(200), every(200)),
     ("POST", "/c/{token}/activate"): scoped(every(409), every(409), body="activation"),  # already activated
@@ -331,7 +339,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
     code = "alpha" if variant == OWN else "beta"
     values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
               "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0",
-              "objection": "999999"}
+              "objection": "999999", "designation": "999999"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)

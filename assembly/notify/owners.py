@@ -1,0 +1,157 @@
+"""Owner notices 业主提醒: "the owner is told of every activation, PIN change and ballot through the
+contact on file" (issue #3). A notice is created in the caller's transaction, with the event it
+tells of; it never holds a secret or a ballot's choice. Shown on the owner's home page, newest
+first; when the operator configures a message gateway it is also the outbox (assembly.notify.gateway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
+from assembly.register.identity import mask_name, mask_phone
+from assembly.register.models import Community, Estate, Person
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EVENTS = {
+    "card.activated": "业主一卡通激活",
+    "card.pin_changed": "PIN 修改",
+    "card.ended": "业主一卡通停用",
+    "ballot.cast": "投票",
+    "proxy.appointed": "委托代理人",
+    "voter.proposed": "共有人提议投票人",
+    "voter.designated": "投票人已确定",
+    "voter.withdrawn": "投票人提议撤回",
+}
+DELIVERY_LABELS = {
+    PAGE: "仅在本页显示（平台未配置短信网关）",
+    NO_CONTACT: "仅在本页显示（名册中没有您的手机号）",
+    PENDING: "正在发送短信",
+    DELIVERED: "已发送短信",
+}
+
+
+def gateway_configured(settings) -> bool:
+    return bool(getattr(settings, "sms_gateway_url", None))
+
+
+def _settings():
+    from assembly.config import get_settings
+
+    return get_settings()
+
+
+def when(moment: datetime) -> str:
+    """11月24日 10:02 (Asia/Shanghai), as the notices say it."""
+    local = moment.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def committee_contact(session: Session, estate: Estate) -> str:
+    return estate.committee_contact or "业主委员会"
+
+
+def residents_committee(session: Session, estate: Estate) -> str:
+    community = session.get(Community, estate.community_id)
+    return community.residents_committee if community else "社区居委会"
+
+
+def tell(session: Session, *, person: Person, event: str, text: str, now: datetime,
+         settings=None) -> OwnerNotice:
+    """One notice to one owner, in the caller's transaction; queued for the gateway when there is one."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown owner notice event {event!r}")
+    settings = settings or _settings()
+    if not gateway_configured(settings):
+        delivery = PAGE
+    elif not person.phone:
+        delivery = NO_CONTACT
+    else:
+        delivery = PENDING
+    notice = OwnerNotice(estate_id=person.estate_id, person_id=person.id, event=event, text=text, created_at=now,
+                         delivery=delivery, next_attempt_at=now if delivery == PENDING else None)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def _card_tail(number: str) -> str:
+    return number[-4:]
+
+
+def card_activated(session: Session, *, person: Person, card_number: str, now: datetime) -> OwnerNotice:
+    estate = session.get(Estate, person.estate_id)
+    text = (f"您的业主一卡通（尾号 {_card_tail(card_number)}）于 {when(now)} 激活。"
+            f"如非本人操作，请立即联系{residents_committee(session, estate)}挂失补办。")
+    return tell(session, person=person, event="card.activated", text=text, now=now)
+
+
+def pin_changed(session: Session, *, person: Person, card_number: str, now: datetime) -> OwnerNotice:
+    estate = session.get(Estate, person.estate_id)
+    text = (f"您的业主一卡通（尾号 {_card_tail(card_number)}）的 PIN 于 {when(now)} 被修改。"
+            f"如非本人操作，请立即联系{residents_committee(session, estate)}挂失补办。")
+    return tell(session, person=person, event="card.pin_changed", text=text, now=now)
+
+
+def card_ended(session: Session, *, person: Person, card_number: str, version: int, now: datetime) -> OwnerNotice:
+    estate = session.get(Estate, person.estate_id)
+    text = (f"您已不是{estate.name}业主名册（第 {version} 版）中的业主，您的业主一卡通（尾号 "
+            f"{_card_tail(card_number)}）于 {when(now)} 停用。如有疑问，请联系{residents_committee(session, estate)}。")
+    return tell(session, person=person, event="card.ended", text=text, now=now)
+
+
+def _owners_of(session: Session, member_key: str) -> list[Person]:
+    pseudonyms = member_key.removeprefix("owners:").split("+") if member_key.startswith("owners:") else []
+    if not pseudonyms:
+        return []
+    return list(session.scalars(select(Person).where(Person.pseudonym.in_(pseudonyms)).order_by(Person.id)))
+
+
+def ballot_cast(session: Session, *, meeting, motion, ballot, now: datetime) -> list[OwnerNotice]:
+    """Every owner of the member is told that its ballot was cast, when, for which unit and motion —
+    never the choice. Whoever cast it reads 您; a co-owner or the owner a proxy represents reads who."""
+    estate = session.get(Estate, meeting.estate_id)
+    contact = committee_contact(session, estate)
+    actor = session.get(Person, ballot.cast_by_person) if ballot.cast_by_person else None
+    notices = []
+    for owner in _owners_of(session, ballot.member_key):
+        if actor is not None and actor.id == owner.id:
+            who = "您"
+        elif ballot.by == "proxy":
+            who = "您的代理人"
+        else:
+            who = f"共有人{mask_name(actor.name)}" if actor is not None else "有人"
+        text = (f"{who}于 {when(now)} 为 {ballot.unit} 投票（{meeting.title}，议题 {motion.position}）。"
+                f"如非本人操作，请联系业主委员会：{contact}")
+        notices.append(tell(session, person=owner, event="ballot.cast", text=text, now=now))
+    return notices
+
+
+def to_people(session: Session, *, people: Iterable[Person], event: str, text: str, now: datetime) -> list[OwnerNotice]:
+    return [tell(session, person=person, event=event, text=text, now=now) for person in people]
+
+
+def notices_of(session: Session, *, person_id: int, limit: int = 30) -> list[OwnerNotice]:
+    """The owner's notices, newest first."""
+    return list(session.scalars(select(OwnerNotice).where(OwnerNotice.person_id == person_id)
+                                .order_by(OwnerNotice.created_at.desc(), OwnerNotice.id.desc()).limit(limit)))
+
+
+def delivery_label(notice: OwnerNotice, person: Person | None = None) -> str:
+    label = DELIVERY_LABELS.get(notice.delivery, notice.delivery)
+    if notice.delivery in (PENDING, DELIVERED) and person is not None and person.phone:
+        label += f"（{mask_phone(person.phone)}）"
+    if notice.delivery == PENDING and notice.attempts:
+        label += f"，已尝试 {notice.attempts} 次"
+    return label
+
+
+def as_json(notice: OwnerNotice) -> dict:
+    return {"id": notice.id, "event": notice.event, "label": EVENTS[notice.event], "text": notice.text,
+            "created_at": notice.created_at.isoformat(), "delivery": notice.delivery,
+            "delivered_at": notice.delivered_at.isoformat() if notice.delivered_at else None}

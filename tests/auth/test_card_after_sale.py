@@ -1,0 +1,154 @@
+"""A sale ends the seller's card: at once when no open meeting froze them, otherwise after the last
+such meeting's result is announced (the minute ticker); `card.ended` entries and the owner's notice."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from assembly.audit.models import AuditEntry
+from assembly.auth import card_ends, cards
+from assembly.auth.errors import CardRevoked
+from assembly.auth.models import AuthSession, OwnerCard
+from assembly.auth.permissions import Principal, Role
+from assembly.config import get_settings
+from assembly.db import unit_of_work
+from assembly.models import utcnow
+from assembly.notify.owner_models import OwnerNotice
+from assembly.register import service
+from assembly.register.rows import RegisterRow
+from assembly.voting import casting, closing, meetings
+from assembly.voting.meetings import MotionDraft
+
+
+def _rows(kit, *, sold: bool) -> list[RegisterRow]:
+    """alpha's register (as the builders made it); `sold`: 1-1-101 now belongs to a buyer."""
+    single = kit.id_number(1, tail_x=True)
+    wife, husband, landlord = kit.id_number(20), kit.id_number(21), kit.id_number(22)
+    first = (RegisterRow(unit="1-1-101", registry=Decimal("89.50"), owner_name="赵买家", id_number=kit.id_number(300))
+             if sold else RegisterRow(unit="1-1-101", registry=Decimal("89.50"), owner_name="王小明", id_number=single))
+    return [
+        first,
+        RegisterRow(unit="1-1-102", survey=Decimal("120.25"), owner_name="李秀英", id_number=wife),
+        RegisterRow(unit="1-1-102", survey=Decimal("120.25"), owner_name="张建国", id_number=husband),
+        RegisterRow(unit="1-1-103", contract=Decimal("60"), owner_name="陈大文", id_number=landlord),
+        RegisterRow(unit="1-1-104", registry=Decimal("61.5"), owner_name="陈大文", id_number=landlord),
+        RegisterRow(unit="1-1-105", registry=Decimal("75"), developer=True, owner_name="开发商"),
+    ]
+
+
+def _sell(session, world, kit, *, now=None):
+    return service.apply_register(session, estate=world.alpha.estate, rows=_rows(kit, sold=True), reason="1-1-101 过户",
+                                  evidence_ref="不动产登记 2026-1", actor="test", id_key=get_settings().id_hash_key,
+                                  now=now)
+
+
+def _ended_entries(session, estate):
+    rows = session.scalars(select(AuditEntry).where(AuditEntry.estate_id == estate.id, AuditEntry.type == "card.ended"))
+    return [json.loads(row.body) for row in rows]
+
+
+def _chair(world) -> Principal:
+    return Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({world.alpha.estate.id}),
+                     account_id=1, pseudonym="a-chair", display_name="主任")
+
+
+def test_a_sale_ends_the_sellers_card_at_once_when_no_meeting_froze_them(session, world, issuer, kit):
+    seller = world.alpha.owners[0]
+    issued = kit.issue(session, seller, issuer)
+    cards.set_first_pin(session, card=issued.card, pin="480913", ip=None, now=utcnow())
+    kept = kit.issue(session, world.alpha.owners[1], issuer)  # the wife still owns 1-1-102
+    other_estate = kit.issue(session, world.beta.owners[0], kit.make_account(
+        session, Role.RESIDENTS_COMMITTEE, world, username="rc-beta", estates=[world.beta.estate]))
+
+    outcome = _sell(session, world, kit)
+    assert outcome.created
+    assert issued.card.revoked_at is not None and issued.card.revoked_reason == "not_owner_of_record"
+    assert kept.card.revoked_at is None and other_estate.card.revoked_at is None
+    with pytest.raises(CardRevoked):
+        cards.card_by_token(session, issued.token)
+    (entry,) = _ended_entries(session, world.alpha.estate)
+    assert entry["subject"] == f"card:{issued.card.number}" and entry["owner"] == seller.person.pseudonym
+    assert entry["reason"] == "not_owner_of_record" and entry["register_version"] == outcome.version.number
+    (notice,) = session.scalars(select(OwnerNotice).where(OwnerNotice.person_id == seller.person.id,
+                                                          OwnerNotice.event == "card.ended")).all()
+    assert issued.card.number[-4:] in notice.text and f"第 {outcome.version.number} 版" in notice.text
+    # applying the same register again changes nothing and ends nothing twice
+    again = _sell(session, world, kit)
+    assert not again.created and len(_ended_entries(session, world.alpha.estate)) == 1
+
+
+def test_a_card_of_a_seller_frozen_in_an_open_meeting_waits_for_its_announcement(session, world, issuer, kit):
+    seller = world.alpha.owners[0]
+    issued = kit.issue(session, seller, issuer)
+    start = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
+    cards.set_first_pin(session, card=issued.card, pin="480913", ip=None, now=start)
+    meeting = meetings.create_meeting(session, estate=world.alpha.estate, principal=_chair(world), title="年度大会",
+                                      closes_at=start + timedelta(days=30), now=start,
+                                      motions=[MotionDraft(item=4, title="续聘物业", text="续聘三年。")])
+    meetings.publish(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=start)
+    opened = start + timedelta(days=16)
+    meetings.open_voting(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=opened)
+
+    _sell(session, world, kit, now=opened + timedelta(hours=1))
+    assert issued.card.revoked_at is None  # the meeting froze them: the card keeps working for it
+    assert card_ends.waiting_for(session, person=seller.person) == [meeting]
+    assert cards.card_by_token(session, issued.token).id == issued.card.id
+    # and what it reaches is the frozen roll: the seller still holds their member in this meeting
+    (held,) = casting.holdings(session, meeting=meeting, pseudonym=seller.person.pseudonym)
+    assert held.units == ("1-1-101",)
+    # the ticker's duty leaves it alone while the meeting is open
+    assert card_ends.end_former_owners(session, now=opened + timedelta(days=1)) == []
+
+    later = meeting.closes_at + timedelta(days=meeting.paper_grace_days + 1)
+    for step in range(3):
+        closing.close_due_meetings(session, now=later + timedelta(hours=step))
+        if meeting.announced_at is not None:
+            break
+    assert meeting.announced_at is not None
+    ended = card_ends.end_former_owners(session, now=later + timedelta(hours=4))
+    assert ended == [issued.card] and issued.card.revoked_at is not None
+    (entry,) = _ended_entries(session, world.alpha.estate)
+    assert entry["actor"] == {"id": "system", "role": "system"}
+    assert card_ends.end_former_owners(session, now=later + timedelta(hours=5)) == []
+
+
+def test_the_ticker_ends_waiting_cards_and_their_sessions(engine_copy, kit):
+    """The minute ticker on a database of its own: a committed sale, a meeting announced, a tick."""
+    from assembly.ticker import tick
+
+    settings = get_settings()
+    with unit_of_work(engine_copy) as session:
+        world = kit.build_world(session)
+        issuer = kit.make_account(session, Role.RESIDENTS_COMMITTEE, world, username="rc-tick")
+        issued = kit.issue(session, world.alpha.owners[0], issuer)
+        start = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
+        cards.set_first_pin(session, card=issued.card, pin="480913", ip=None, now=start)
+        meeting = meetings.create_meeting(session, estate=world.alpha.estate, principal=_chair(world), title="大会",
+                                          closes_at=start + timedelta(days=30), now=start,
+                                          motions=[MotionDraft(item=4, title="续聘物业", text="续聘三年。")])
+        meetings.publish(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=start)
+        meetings.open_voting(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world),
+                             now=start + timedelta(days=16))
+        session.add(AuthSession(sid_hash="x" * 64, card_id=issued.card.id, created_at=start, last_seen_at=start,
+                                expires_at=start + timedelta(days=40)))
+        _sell(session, world, kit, now=start + timedelta(days=17))
+        card_id, meeting_id = issued.card.id, meeting.id
+    with unit_of_work(engine_copy) as session:
+        assert session.get(OwnerCard, card_id).revoked_at is None
+    after = start + timedelta(days=30 + 10)
+    for step in range(3):  # close, count, announce; then the card's duty in the same or the next tick
+        tick(engine_copy, settings, now=after + timedelta(minutes=step))
+    with unit_of_work(engine_copy) as session:
+        from assembly.voting.models import Meeting
+
+        assert session.get(Meeting, meeting_id).announced_at is not None
+        card = session.get(OwnerCard, card_id)
+        assert card.revoked_at is not None and card.revoked_reason == "not_owner_of_record"
+        open_sessions = session.scalars(select(AuthSession).where(AuthSession.card_id == card_id,
+                                                                  AuthSession.revoked_at.is_(None))).all()
+        assert open_sessions == []

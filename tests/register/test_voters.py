@@ -1,0 +1,162 @@
+"""Co-owners' voter: propose, agree, refuse, the committee's record from the signed form, the lock
+while a meeting that froze the unit is open, the audit entries, and the refusal in casting."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from assembly.audit.models import AuditEntry
+from assembly.errors import Conflict, Forbidden, InvalidInput
+from assembly.notify.owner_models import OwnerNotice
+from assembly.register import voters
+from assembly.register.voter_models import IN_FORCE, PROPOSED, REPLACED, WITHDRAWN
+from assembly.voting import casting, closing, meetings
+from tests.voting.meeting_world import build_estate, draft_meeting, open_meeting, start_time
+
+
+def _entries(session, estate, prefix="voter."):
+    rows = session.scalars(select(AuditEntry).where(AuditEntry.estate_id == estate.id).order_by(AuditEntry.idx))
+    return [json.loads(row.body) for row in rows if row.type.startswith(prefix)]
+
+
+def _announce(session, meeting):
+    """Close, count and announce the meeting (after the paper grace period, whatever it is)."""
+    later = meeting.closes_at + timedelta(days=meeting.paper_grace_days + 1)
+    for step in range(3):
+        closing.close_due_meetings(session, now=later + timedelta(hours=step))
+        if meeting.announced_at is not None:
+            return later + timedelta(hours=step)
+    raise AssertionError("the meeting was not announced")
+
+
+def test_a_proposal_takes_effect_when_every_co_owner_agreed(session):
+    world = build_estate(session)
+    now = start_time()
+    wife, husband = world.owners["wife"], world.owners["husband"]
+    proposal = voters.propose(session, principal=world.owner("wife"), unit="1-1-102", voter=husband.pseudonym,
+                              now=now)
+    assert proposal.state == PROPOSED
+    (member,) = voters.members(session, estate_id=world.estate.id, person_id=wife.id)
+    assert member.pending.id == proposal.id and member.agreed == {wife.id} and member.missing == [husband]
+    assert voters.designated_voter(session, estate_id=world.estate.id, member_key=member.key) is None
+    # the other co-owner is told, with masked names only
+    (told,) = session.scalars(select(OwnerNotice).where(OwnerNotice.person_id == husband.id,
+                                                        OwnerNotice.event == "voter.proposed")).all()
+    assert "李*英" in told.text and "张*国" in told.text and "李秀英" not in told.text
+
+    voters.agree(session, principal=world.owner("husband"), designation_id=proposal.id, now=now + timedelta(minutes=1))
+    assert proposal.state == IN_FORCE and proposal.basis == "agreement"
+    voters.check_designated_voter(session, estate_id=world.estate.id, member_key=member.key, person_id=husband.id)
+    with pytest.raises(Forbidden) as refused:
+        voters.check_designated_voter(session, estate_id=world.estate.id, member_key=member.key, person_id=wife.id)
+    assert refused.value.code == "not_designated_voter" and "共有人应推选一人投票" in refused.value.message
+
+    entries = _entries(session, world.estate)
+    assert [entry["type"] for entry in entries] == ["voter.proposed", "voter.agreed", "voter.designated"]
+    assert entries[0]["member"] == member.key and entries[0]["voter"] == husband.pseudonym
+    assert entries[2]["basis"] == "agreement" and entries[2]["actor"]["id"] == husband.pseudonym
+    assert "张建国" not in json.dumps(entries, ensure_ascii=False)
+    with pytest.raises(Conflict) as again:
+        voters.agree(session, principal=world.owner("wife"), designation_id=proposal.id, now=now)
+    assert again.value.code == "designation_closed"
+
+
+def test_a_co_owner_refuses_and_a_new_proposal_replaces_the_waiting_one(session):
+    world = build_estate(session)
+    now = start_time()
+    husband = world.owners["husband"]
+    first = voters.propose(session, principal=world.owner("wife"), unit="1-1-102", voter=husband.pseudonym, now=now)
+    second = voters.propose(session, principal=world.owner("husband"), unit="1-1-102",
+                            voter=world.owners["wife"].pseudonym, now=now)
+    assert first.state == REPLACED and second.state == PROPOSED
+    voters.withdraw(session, principal=world.owner("wife"), designation_id=second.id, now=now)
+    assert second.state == WITHDRAWN
+    assert [e["type"] for e in _entries(session, world.estate)] == ["voter.proposed", "voter.proposed",
+                                                                   "voter.withdrawn"]
+
+
+def test_refusals_single_owner_stranger_and_a_voter_who_is_not_a_co_owner(session):
+    world = build_estate(session)
+    now = start_time()
+    with pytest.raises(InvalidInput) as single:
+        voters.propose(session, principal=world.owner("single"), unit="1-1-101",
+                       voter=world.owners["single"].pseudonym, now=now)
+    assert single.value.code == "not_co_owned"
+    with pytest.raises(Forbidden) as stranger:
+        voters.propose(session, principal=world.owner("single"), unit="1-1-102",
+                       voter=world.owners["wife"].pseudonym, now=now)
+    assert stranger.value.code == "not_a_co_owner"
+    with pytest.raises(InvalidInput) as outsider:
+        voters.propose(session, principal=world.owner("wife"), unit="1-1-102",
+                       voter=world.owners["single"].pseudonym, now=now)
+    assert outsider.value.code == "not_a_co_owner"
+    proposal = voters.propose(session, principal=world.owner("wife"), unit="1-1-102",
+                              voter=world.owners["wife"].pseudonym, now=now)
+    with pytest.raises(Exception) as foreign:  # someone who is not a co-owner cannot see the proposal
+        voters.agree(session, principal=world.owner("single"), designation_id=proposal.id, now=now)
+    assert getattr(foreign.value, "code", "") == "designation_not_found"
+
+
+def test_the_committee_records_the_signed_form_and_it_replaces_the_voter_at_once(session):
+    world = build_estate(session)
+    now = start_time()
+    wife, husband = world.owners["wife"], world.owners["husband"]
+    with pytest.raises(InvalidInput) as no_evidence:
+        voters.record_form(session, principal=world.chair, estate=world.estate, unit="1-1-102",
+                           voter=wife.pseudonym, evidence_ref=" ", now=now)
+    assert no_evidence.value.code == "evidence_required"
+    first = voters.record_form(session, principal=world.chair, estate=world.estate, unit="1-1-102",
+                               voter=wife.pseudonym, evidence_ref="书面指定 2026-017", now=now)
+    assert first.state == IN_FORCE and first.basis == "form" and first.recorded_by == "a-chair"
+    second = voters.record_form(session, principal=world.chair, estate=world.estate, unit="1-1-102",
+                                voter=husband.pseudonym, evidence_ref="书面指定 2026-018", now=now)
+    assert first.state == REPLACED and second.state == IN_FORCE
+    (member,) = voters.members(session, estate_id=world.estate.id, unit="1-1-102")
+    assert member.voter.id == husband.id
+    designated = [e for e in _entries(session, world.estate) if e["type"] == "voter.designated"]
+    assert [e["basis"] for e in designated] == ["form", "form"] and designated[0]["actor"]["role"] == "committee_chair"
+    with pytest.raises(Forbidden):
+        voters.record_form(session, principal=world.owner("wife"), estate=world.estate, unit="1-1-102",
+                           voter=wife.pseudonym, evidence_ref="x", now=now)
+
+
+def test_no_change_while_a_meeting_that_froze_the_unit_is_open_then_again_after_the_announcement(session):
+    world = build_estate(session)
+    husband = world.owners["husband"]
+    meeting, opened = open_meeting(session, world, now=start_time())
+    with pytest.raises(Conflict) as locked:
+        voters.propose(session, principal=world.owner("wife"), unit="1-1-102", voter=husband.pseudonym, now=opened)
+    assert locked.value.code == "voter_locked_by_meeting"
+    assert meeting.title in locked.value.message and "结果公告" in locked.value.message
+    with pytest.raises(Conflict):
+        voters.record_form(session, principal=world.chair, estate=world.estate, unit="1-1-102",
+                           voter=husband.pseudonym, evidence_ref="form", now=opened)
+    announced = _announce(session, meeting)
+    proposal = voters.propose(session, principal=world.owner("wife"), unit="1-1-102", voter=husband.pseudonym,
+                              now=announced)
+    assert proposal.state == PROPOSED
+
+
+def test_only_the_designated_voter_casts_the_members_ballot(session):
+    world = build_estate(session)
+    now = start_time()
+    husband = world.owners["husband"]
+    voters.record_form(session, principal=world.chair, estate=world.estate, unit="1-1-102", voter=husband.pseudonym,
+                       evidence_ref="书面指定 1", now=now)
+    meeting = draft_meeting(session, world, now=now)
+    meetings.publish(session, meeting=meeting, estate=world.estate, principal=world.chair, now=now)
+    opened = now + timedelta(days=16)
+    meetings.open_voting(session, meeting=meeting, estate=world.estate, principal=world.chair, now=opened)
+    (motion,) = meetings.motions_of(session, meeting=meeting)
+    (held,) = casting.holdings(session, meeting=meeting, pseudonym=husband.pseudonym)
+    with pytest.raises(Forbidden) as refused:
+        casting.cast(session, meeting=meeting, motion=motion, principal=world.owner("wife"), member_key=held.member_key,
+                     choice="agree", idempotency_key="wife-1", now=opened)
+    assert refused.value.code == "not_designated_voter"
+    ballot, created = casting.cast(session, meeting=meeting, motion=motion, principal=world.owner("husband"),
+                                   member_key=held.member_key, choice="oppose", idempotency_key="husband-1", now=opened)
+    assert created and ballot.cast_by_person == husband.id
