@@ -219,6 +219,10 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "objection.filed": {"motion": _text, "member": _text, "ballot": _optional_count, "ground": _text},
     "objection.upheld": {"motion": _text, "objection": _count, "voids": _optional_count},
     "objection.dismissed": {"motion": _text, "objection": _count},
+    # motion attachments (assembly/voting/attachments.py): each file by its SHA-256, frozen at publish
+    "attachment.added": {"meeting": _text, "motion": _text, "attachment": _text, "sha256": _hex256, "size": _count,
+                         "media_type": _one_of("application/pdf", "image/jpeg", "image/png")},
+    "attachment.removed": {"meeting": _text, "motion": _text, "attachment": _text, "sha256": _hex256},
     # proxies (assembly/voting/proxies.py): the proxy by a keyed per-meeting pseudonym, the signed
     # authorisation by its SHA-256; never a name, an identity number or a login code
     "proxy.appointed": {"meeting": _text, "member": _text, "proxy": _text, "document_sha256": _hex256},

@@ -17,7 +17,7 @@ from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estat
 from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
 from assembly.register.models import Estate
-from assembly.voting import api, casting, meetings, views
+from assembly.voting import api, attachments, casting, meetings, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS
 from assembly.web.templating import render
@@ -42,7 +42,9 @@ def _context(request: Request, session, estate: Estate, meeting: Meeting, princi
             "problems": meetings.problems_before_open(session, meeting=meeting, now=now)
             if stage in (meetings.DRAFT, meetings.NOTICE) else [],
             "item_names": ITEM_NAMES, "major_items": MAJOR_ITEMS, "bar": views.bar_width,
-            "may": principal.may, "Action": Action}
+            "may": principal.may, "Action": Action,
+            "attachments": attachments.listed(session, motion_ids=[m.id for m in motions]),
+            "attachment_accept": attachments.ACCEPT}
 
 
 @router.get("/estate/{code}/meetings")
@@ -68,7 +70,7 @@ def _form_page(request: Request, estate: Estate, *, error: str | None = None, va
                status: int = 200):
     return render(request, "voting/new_meeting.html",
                   {"estate": estate, "error": error, "values": values or {}, "slots": range(1, MOTION_SLOTS + 1),
-                   "item_names": ITEM_NAMES}, status_code=status)
+                   "item_names": ITEM_NAMES, "attachment_accept": attachments.ACCEPT}, status_code=status)
 
 
 @router.get("/estate/{code}/meetings/new")
@@ -115,6 +117,7 @@ async def create_meeting(request: Request, session: views.SessionDep, principal:
     form = await request.form()
     values = {key: str(value)[:2000] for key, value in form.items() if isinstance(value, str)}
     try:
+        uploads = await attachments.form_uploads(form, slots=MOTION_SLOTS)  # checked before anything is written
         meeting = meetings.create_meeting(
             session, estate=estate, principal=principal, title=str(form.get("title") or "")[:300],
             closes_at=_closes_at(form), motions=_drafts(form), now=now_for(request),
@@ -123,6 +126,7 @@ async def create_meeting(request: Request, session: views.SessionDep, principal:
             publish_per_unit_results=form.get("publish_per_unit_results") == "1")
     except AssemblyError as error:
         return _form_page(request, estate, error=zh(error.message), values=values, status=error.status)
+    attachments.attach_all(session, meeting=meeting, principal=principal, uploads=uploads, now=now_for(request))
     return redirect(request, f"/estate/{estate.code}/meetings/{meeting.id}")
 
 

@@ -75,6 +75,10 @@ def DRAFTERS(status: int) -> dict[str, int]:  # noqa: N802 - reads as the consta
     return {CHAIR: status, MEMBER: status, CSTAFF: status}
 
 
+def VOTED_UNITS(status: int) -> dict[str, int]:  # noqa: N802 - who may see which units voted (never how)
+    return {CHAIR: status, MEMBER: status, CSTAFF: status, RC: status, OBS: status, SO: status}
+
+
 EXPECTED: dict[tuple[str, str], Case] = {
     # public
     ("GET", "/"): one(every(200)),
@@ -208,6 +212,34 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}/decision"): scoped(
         CONVENERS_404, answers(403, anon=401), body="decision"),
     ("GET", "/me/votes"): one(answers(403, anon=303, owner=303)),  # the owner is sent to their estate's meetings
+    # motion attachments: the committee adds and removes them on a draft (404: no such meeting); readers download
+    ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/attachments"): scoped(
+        answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/attachments/{attachment}/remove"): scoped(
+        answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/attachments/{attachment}"): scoped(
+        {**READERS_404, ANON: 303}, answers(403, anon=303)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/attachments"): scoped(
+        {**READERS_404, ANON: 401}, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/attachments"): scoped(
+        answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),
+    ("DELETE", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/attachments/{attachment}"): scoped(
+        answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),
+    # which units have voted, never how: committee, observers, residents' committee, street office
+    ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/voted"): scoped(
+        answers(403, anon=303, **VOTED_UNITS(404)), answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/map"): scoped(
+        answers(403, anon=303, **VOTED_UNITS(404)), answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/voted.csv"): scoped(
+        answers(403, anon=303, **VOTED_UNITS(404)), answers(403, anon=303)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/voted"): scoped(
+        answers(403, anon=401, **VOTED_UNITS(404)), answers(403, anon=401)),
+    # results and minutes of an announced meeting: every reader of results; per-unit lines: owners only
+    ("GET", "/estate/{code}/meetings/{meeting}/results.pdf"): scoped({**READERS_404, ANON: 303}, answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/minutes.pdf"): scoped({**READERS_404, ANON: 303}, answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/results.csv"): scoped({**READERS_404, ANON: 303}, answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/units.csv"): scoped(answers(403, anon=303, owner=404),
+                                                                   answers(403, anon=303)),
     # the residents' committee's notification records (and the street office's)
     ("GET", "/api/estates/{code}/notifications"): scoped(answers(403, anon=401, residents_committee=200,
                                                                  street_office=200), answers(403, anon=401)),
@@ -339,7 +371,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
     code = "alpha" if variant == OWN else "beta"
     values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
               "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0",
-              "objection": "999999", "designation": "999999"}
+              "objection": "999999", "attachment": "999999", "designation": "999999"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)

@@ -1,0 +1,147 @@
+"""Results and minutes as PDF and CSV: only after the announcement, exact figures and fractions, the
+legal reason, the tally file's SHA-256 and the log entries to check it against; per-unit lines for
+the estate's owners only and never with names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pypdfium2 as pdfium
+import pytest
+from sqlalchemy import select
+
+from assembly.audit.models import AuditEntry
+from assembly.db import unit_of_work
+from assembly.voting.models import Motion
+
+from .web_world import make_voting_web
+
+
+@pytest.fixture
+def site(engine_copy):
+    return make_voting_web(engine_copy)
+
+
+def _text(document: bytes) -> str:
+    return "\n".join(page.get_textpage().get_text_range() for page in pdfium.PdfDocument(document))
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())  # lines wrap anywhere in Chinese text
+
+
+def _announced(site) -> tuple[int, int]:
+    chair = site.staff("chair")
+    closes = (site.clock.now + timedelta(days=30)).isoformat()
+    created = chair.post("/api/estates/alpha/meetings", json={
+        "title": "2026年第一次业主大会", "closes_at": closes, "paper_grace_days": 0,
+        "motions": [{"item": 4, "title": "续聘物业服务企业", "text": "续聘三年。"},
+                    {"item": 3, "title": "增补委员", "text": "选一名。", "kind": "election", "seats": 1,
+                     "candidates": ["c1", "c2"]}]})
+    assert created.status_code == 201, created.text
+    meeting = created.json()["id"]
+    motion, election = (m["id"] for m in created.json()["motions"])
+    chair.post(f"/api/estates/alpha/meetings/{meeting}/publish")
+    assert chair.get(f"/estate/alpha/meetings/{meeting}/results.pdf").status_code == 409
+    site.clock.advance(days=16)
+    assert site.staff("chair").post(f"/api/estates/alpha/meetings/{meeting}/open").status_code == 200
+    for who in ("single", "wife", "landlord", "extra0", "extra1"):
+        voter = site.owner(who)
+        member = voter.get(f"/api/estates/alpha/meetings/{meeting}/mine").json()["members"][0]["member"]
+        for target, body in ((motion, {"choice": "oppose" if who == "wife" else "agree"}),
+                             (election, {"choices": ["c1"] if who != "extra1" else []})):
+            response = voter.post(f"/api/estates/alpha/meetings/{meeting}/motions/{target}/ballots",
+                                  json={"member": member, "idempotency_key": f"{who}-{target}", **body})
+            assert response.status_code == 201, response.text
+    early = site.staff("observer").get(f"/estate/alpha/meetings/{meeting}/results.csv")
+    assert early.status_code == 409 and "公告后" in early.text
+    site.clock.advance(days=15)  # past closes_at: the first look closes, counts and announces
+    return meeting, motion
+
+
+def _entries(site, motion: int) -> dict[str, int]:
+    with unit_of_work(site.engine) as session:
+        public = session.get(Motion, motion).public_id
+        rows = session.execute(select(AuditEntry.idx, AuditEntry.type, AuditEntry.body)).all()
+    return {kind: index for index, kind, body in rows if json.loads(bytes(body)).get("motion") == public}
+
+
+def test_results_pdf_has_both_rates_the_reason_and_what_to_check(site):
+    meeting, motion = _announced(site)
+    response = site.staff("observer").get(f"/estate/alpha/meetings/{meeting}/results.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == f'attachment; filename="alpha-meeting-{meeting}-results.pdf"'
+    text = _flat(_text(response.content))
+    assert "业主大会会议表决结果" in text and "续聘物业服务企业" in text and "获得通过" in text
+    assert "431.25/556.25" in text and "5/7" in text  # participating against the roll, exactly
+    assert "311/431.25" in text and "4/5" in text  # agreeing against the participants, exactly
+    assert "民法典第二百七十八条第二款" in text and "须过半数同意" in text
+    with unit_of_work(site.engine) as session:
+        digest = session.get(Motion, motion).tally_sha256
+    assert digest in text
+    assert f"result.announced第{_entries(site, motion)['result.announced']}条" in text
+    assert "当选：c1" in text and "候选人c1" in text
+    page = pdfium.PdfDocument(response.content)[0]
+    assert (round(page.get_width()), round(page.get_height())) == (595, 842)  # A4 in points
+
+
+def test_minutes_record_the_dates_motions_objections_and_the_final_state(site):
+    meeting, motion = _announced(site)
+    owner = site.owner("single")
+    minutes = _flat(_text(owner.get(f"/estate/alpha/meetings/{meeting}/minutes.pdf").content))
+    assert "业主大会会议记录及决议" in minutes and "会议通知发布" in minutes and "告知社区居委会" in minutes
+    assert "目前未收到异议" in minutes and "结果已公告" in minutes
+    member = owner.get(f"/api/estates/alpha/meetings/{meeting}/mine").json()["members"][0]["member"]
+    filed = owner.post(f"/api/estates/alpha/meetings/{meeting}/motions/{motion}/objections", json={"member": member})
+    assert filed.status_code == 201, filed.text
+    chair = site.staff("chair")
+    decided = chair.post(f"/api/estates/alpha/meetings/{meeting}/motions/{motion}/objections/{filed.json()['id']}"
+                         "/decision", json={"decision": "upheld"})
+    assert decided.status_code == 200
+    site.clock.advance(days=8)
+    final = _flat(_text(site.staff("chair").get(f"/estate/alpha/meetings/{meeting}/minutes.pdf").content))
+    assert "异议成立，该票作废并重新计票" in final and "结果已确定" in final and "决议于" in final
+    assert f"审计日志第{filed.json()['entry']}条" in final
+    assert f"result.final第{_entries(site, motion)['result.final']}条" in final
+
+
+def test_totals_csv_is_exact_and_the_unit_lines_are_for_owners_only(site):
+    meeting, _motion = _announced(site)
+    rc = site.staff("rc-staff")
+    response = rc.get(f"/estate/alpha/meetings/{meeting}/results.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
+    motion_row = rows[0]
+    assert motion_row["参与表决面积"] == "431.25" and motion_row["参与面积比例"] == "431.25/556.25"
+    assert motion_row["同意面积比例"] == "311/431.25" and motion_row["同意人数比例"] == "4/5"
+    assert motion_row["结果"] == "获得通过" and motion_row["达到法定参与比例"] == "是"
+    assert len(motion_row["计票文件SHA-256"]) == 64 and motion_row["公告条目"].isdigit()
+    assert [(r["候选人"], r["结果"]) for r in rows[1:]] == [("c1", "当选"), ("c2", "未通过")]
+    assert rc.get(f"/estate/alpha/meetings/{meeting}/units.csv").status_code == 403
+    owner = site.owner("wife")
+    units = owner.get(f"/estate/alpha/meetings/{meeting}/units.csv")
+    assert units.status_code == 200
+    lines = units.text.removeprefix("\ufeff").splitlines()
+    assert lines[0] == "议题序号,议题,房号,面积,表决意见"
+    assert "1,续聘物业服务企业,1-1-102,120.25,反对" in lines and "1,续聘物业服务企业,2-1-103,50,未参加表决" in lines
+    assert "李秀英" not in units.text and "王小明" not in units.text  # never names
+    assert "2,增补委员,1-1-101,89.5,选：c1" in lines
+
+
+def test_no_documents_of_a_draft_or_for_another_estate(site):
+    chair = site.staff("chair")
+    closes = (site.clock.now + timedelta(days=30)).isoformat()
+    meeting = chair.post("/api/estates/alpha/meetings", json={
+        "title": "草稿", "closes_at": closes, "motions": [{"item": 4, "title": "议题", "text": "内容"}]}).json()["id"]
+    owner = site.owner("single")
+    assert owner.get(f"/estate/alpha/meetings/{meeting}/results.pdf").status_code == 404
+    assert chair.get(f"/estate/alpha/meetings/{meeting}/results.csv").status_code == 404
+    chair.post(f"/api/estates/alpha/meetings/{meeting}/publish")
+    refused = chair.get(f"/estate/alpha/meetings/{meeting}/minutes.pdf", headers={"Accept": "application/json"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_announced"
+    assert chair.get(f"/estate/other/meetings/{meeting}/results.pdf").status_code == 404  # no such estate
