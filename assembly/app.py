@@ -103,6 +103,13 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from assembly.register.voter_routes import router as voter_router
 
     app.include_router(voter_router)
+    from assembly.auth import proxy_routes
+    from assembly.voting import proxy_api, proxy_pages
+
+    app.include_router(proxy_routes.router)  # proxies: the code login, the API, the pages
+    app.include_router(proxy_api.router)
+    app.include_router(proxy_api.proxy_router)
+    app.include_router(proxy_pages.router)
     app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
     app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))

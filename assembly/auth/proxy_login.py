@@ -99,9 +99,9 @@ def _fail(session: Session, login: ProxyLogin | None, *, ip: str | None, now: da
     for kind, key in keys:
         count, seconds = throttle.register_failure(session, kind, key, now=now)
         if seconds:
-            events.record(session, events.LOGIN_THROTTLED, estate_id=estate_id,
-                          subject=_subject(login) if login and kind == throttle.CARD else None, ip=ip, reason=kind, at=now,
-                          failures=count, delay_seconds=seconds, actor_role="proxy")
+            subject = _subject(login) if login and kind == throttle.CARD else None
+            events.record(session, events.LOGIN_THROTTLED, estate_id=estate_id, subject=subject, ip=ip, reason=kind,
+                          at=now, failures=count, delay_seconds=seconds, actor_role="proxy")
         delay = max(delay, seconds)
     events.record(session, events.LOGIN_FAILED, estate_id=estate_id, subject=_subject(login) if login else None,
                   ip=ip, reason=reason, at=now, method="proxy_code", actor_role="proxy")

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from assembly.auth import accounts, events, sessions, totp
 from assembly.auth.errors import Unauthenticated
@@ -130,6 +130,10 @@ def _end_sessions(request: Request, session, principal: Principal, *, everywhere
     if everywhere and principal.authenticated:
         if principal.account_id is not None:
             sessions.revoke_all(session, now=now, reason="logout_everywhere", account_id=principal.account_id)
+        elif principal.proxy_id is not None:  # a proxy's code login (assembly.voting.proxies)
+            session.execute(update(AuthSession).where(AuthSession.proxy_login_id == principal.proxy_id,
+                                                      AuthSession.revoked_at.is_(None))
+                            .values(revoked_at=now, revoked_reason="logout_everywhere"))
         else:
             card_ids = list(session.scalars(select(OwnerCard.id).where(OwnerCard.person_id == principal.person_id)))
             sessions.revoke_all(session, now=now, reason="logout_everywhere", card_ids=card_ids)
@@ -142,7 +146,8 @@ def _end_sessions(request: Request, session, principal: Principal, *, everywhere
         estate_id = next(iter(estate_ids)) if isinstance(estate_ids, frozenset) and len(estate_ids) == 1 else None
         events.record(
             session, events.LOGOUT_EVERYWHERE if everywhere else events.LOGOUT, estate_id=estate_id,
-            subject=f"account:{principal.account_id}" if principal.account_id else f"card:{principal.card_id}",
+            subject=f"account:{principal.account_id}" if principal.account_id
+            else f"proxy:{principal.pseudonym}" if principal.proxy_id else f"card:{principal.card_id}",
             actor_pseudonym=principal.pseudonym, actor_role=principal.role, ip=ip, at=now,
         )
     log_out(request)

@@ -201,6 +201,11 @@ def appoint(session: Session, *, meeting: Meeting, principal: Principal, member_
     if stage not in APPOINTABLE:
         raise Conflict("投票已经截止，不能再委托代理人 / voting has closed", code="voting_closed")
     holding = _holding(session, meeting, principal, member_key)
+    owner = session.scalars(select(Person).where(Person.estate_id == meeting.estate_id,
+                                                 Person.pseudonym == principal.pseudonym)).one()
+    from assembly.register.voters import check_designated_voter  # co-owners appoint through their voter
+
+    check_designated_voter(session, estate_id=meeting.estate_id, member_key=member_key, person_id=owner.id)
     name = clean_name(proxy_name)
     try:
         number = identity.normalize_id_number(proxy_id_number)
@@ -208,8 +213,6 @@ def appoint(session: Session, *, meeting: Meeting, principal: Principal, member_
         raise InvalidInput(f"代理人证件号码：{error}", code="invalid_id_number") from None
     kind = document_type(document)
     hashed = identity.id_hash(id_key, number)
-    owner = session.scalars(select(Person).where(Person.estate_id == meeting.estate_id,
-                                                 Person.pseudonym == principal.pseudonym)).one()
     if hmac.compare_digest(hashed, owner.id_hash):
         raise InvalidInput("不能委托自己为代理人；您本人可以直接投票 / you cannot be your own proxy",
                            code="proxy_is_owner")
@@ -355,3 +358,8 @@ def proxy_principal(session: Session, *, proxy_login_id: int, session_id: int | 
     return Principal(kind="proxy", role=Role.PROXY, estate_ids=frozenset({login.estate_id}), session_id=session_id,
                      pseudonym=login.pseudonym, display_name=identity.mask_name(login.name), proxy_id=login.id,
                      meeting_id=login.meeting_id)
+
+
+def owner_name(session: Session, appointment: ProxyAppointment) -> str:
+    """The name of the owner who signed the authorisation (pages show it masked)."""
+    return session.get(Person, appointment.appointed_by_person).name

@@ -25,7 +25,8 @@ ANON, OWNER = "anonymous", "owner"
 CHAIR, MEMBER, CSTAFF = "committee_chair", "committee_member", "committee_staff"
 RC, OBS, SO, ADMIN = "residents_committee", "observer", "street_office", "admin"
 STAFF = (CHAIR, MEMBER, CSTAFF, RC, OBS, SO, ADMIN)
-WHO = (ANON, OWNER, *STAFF)
+PROXY = "proxy"  # 代理人: a code login for one meeting of alpha (see _setup)
+WHO = (ANON, OWNER, *STAFF, PROXY)
 OWN, OTHER = "own", "other"
 
 
@@ -60,19 +61,28 @@ def scoped(own: dict[str, int], other: dict[str, int], **options) -> Case:
     return Case({OWN: own, OTHER: other}, **options)
 
 
-PAGE_STAFF = answers(200, anon=303, owner=403)  # staff pages: people are sent to log in; owners refused
+PAGE_STAFF = answers(200, anon=303, owner=403, proxy=403)  # staff pages: people are sent to log in; owners refused
 PAGE_OWNER = answers(403, anon=303, owner=200)
 AUDITORS = {OBS: 200, RC: 200, SO: 200, ADMIN: 200}
 AUDIT_PAGE = answers(403, anon=303, **{OBS: 200, RC: 200, SO: 200})
 AUDIT_API = answers(403, anon=401, **{OBS: 200, RC: 200, SO: 200})
-READERS = answers(200, admin=403)  # meetings, turnout and results: the estate's owners, committee and auditors
-READERS_404 = answers(404, admin=403)
+# meetings, turnout and results: the estate's owners, committee and auditors
+READERS = answers(200, admin=403, proxy=403)
+READERS_404 = answers(404, admin=403, proxy=403)  # a proxy reads only their own meeting, through /proxy
 CONVENERS_404 = answers(403, anon=401, committee_chair=404, committee_member=404)
 VOTER_404 = answers(403, anon=401, owner=404)
 
 
 def DRAFTERS(status: int) -> dict[str, int]:  # noqa: N802 - reads as the constant it stands for
     return {CHAIR: status, MEMBER: status, CSTAFF: status}
+
+
+def PROXY_READERS(status: int) -> dict[str, int]:  # noqa: N802 - every authorisation and its document
+    return {CHAIR: status, MEMBER: status, CSTAFF: status, RC: status, OBS: status, SO: status}
+
+
+OWNER_404 = answers(403, anon=401, owner=404)
+OWNER_PAGE_404 = answers(403, anon=303, owner=404)
 
 
 def VOTED_UNITS(status: int) -> dict[str, int]:  # noqa: N802 - who may see which units voted (never how)
@@ -105,11 +115,11 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/me"): one(answers(200, anon=401)),
     # the account page (admin and street office already have their second factor: set-up redirects)
     ("GET", "/account"): one(PAGE_STAFF),
-    ("GET", "/account/totp"): one(answers(303, owner=403)),  # nothing to show before the POST below
-    ("POST", "/account/totp/start"): one(answers(303, anon=401, owner=403)),
-    ("POST", "/account/totp"): one(answers(303, anon=401, owner=403), body="totp"),  # set-up not started: back
+    ("GET", "/account/totp"): one(answers(303, owner=403, proxy=403)),  # nothing to show before the POST below
+    ("POST", "/account/totp/start"): one(answers(303, anon=401, owner=403, proxy=403)),
+    ("POST", "/account/totp"): one(answers(303, anon=401, owner=403, proxy=403), body="totp"),  # not started: back
     ("GET", "/account/password"): one(PAGE_STAFF),
-    ("POST", "/account/password"): one(answers(401, anon=401, owner=403), body="bad_password_change"),
+    ("POST", "/account/password"): one(answers(401, anon=401, owner=403, proxy=403), body="bad_password_change"),
     # security events: auditors of the estate; the administrator everywhere; never the committee
     ("GET", "/estate/{code}/security"): scoped(
         {**answers(403, anon=303), **AUDITORS}, answers(403, anon=303, admin=200)
@@ -212,6 +222,44 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}/decision"): scoped(
         CONVENERS_404, answers(403, anon=401), body="decision"),
     ("GET", "/me/votes"): one(answers(403, anon=303, owner=303)),  # the owner is sent to their estate's meetings
+    # proxies: the owner appoints and withdraws; the committee and auditors read; chair and members decide
+    ("GET", "/estate/{code}/meetings/{meeting}/proxy"): scoped(OWNER_PAGE_404, answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings/{meeting}/proxy"): scoped(OWNER_404, answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/proxy/{appointment}/withdraw"): scoped(OWNER_404,
+                                                                                      answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings/{meeting}/proxies"): scoped(answers(403, anon=303, **PROXY_READERS(404)),
+                                                                 answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/proxies/{appointment}/document"): scoped(
+        answers(403, anon=303, **PROXY_READERS(404)), answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings/{meeting}/proxies/{appointment}/confirm"): scoped(CONVENERS_404,
+                                                                                       answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/proxies/{appointment}/reject"): scoped(CONVENERS_404,
+                                                                                      answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/proxy-logins/{login}/reissue"): scoped(CONVENERS_404,
+                                                                                      answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/proxies/mine"): scoped(OWNER_404, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/proxies"): scoped(OWNER_404, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/proxies/{appointment}/withdraw"): scoped(
+        OWNER_404, answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/proxies"): scoped(answers(403, anon=401, **PROXY_READERS(404)),
+                                                                      answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/proxies/{appointment}/document"): scoped(
+        answers(403, anon=401, **PROXY_READERS(404)), answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/proxies/{appointment}/decision"): scoped(
+        CONVENERS_404, answers(403, anon=401), body="proxy_decision"),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/proxy-logins/{login}/reissue"): scoped(
+        CONVENERS_404, answers(403, anon=401)),
+    # the proxy's own side: their one meeting only (no such motion or ballot: 404)
+    ("GET", "/proxy/login"): one(every(200)),
+    ("POST", "/proxy/login"): one(every(401), body="bad_proxy_login"),
+    ("POST", "/api/proxy/login"): one(every(401), body="bad_proxy_login"),
+    ("GET", "/proxy"): one(answers(403, anon=303, proxy=200)),
+    ("GET", "/proxy/motions/{motion}"): one(answers(403, anon=303, proxy=404)),
+    ("POST", "/proxy/motions/{motion}/vote"): one(answers(403, anon=401, proxy=404)),
+    ("GET", "/proxy/motions/{motion}/ballots/{ballot}"): one(answers(403, anon=303, proxy=404)),
+    ("GET", "/api/proxy/me"): one(answers(403, anon=401, proxy=200)),
+    ("POST", "/api/proxy/motions/{motion}/ballots"): one(answers(403, anon=401, proxy=404), body="ballot"),
+    ("GET", "/api/proxy/motions/{motion}/ballots/{ballot}/receipt"): one(answers(403, anon=401, proxy=404)),
     # motion attachments: the committee adds and removes them on a draft (404: no such meeting); readers download
     ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/attachments"): scoped(
         answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),
@@ -270,6 +318,8 @@ class Matrix:
     clients: dict[str, object] = field(default_factory=dict)
     owner_pin: str = "480913"
     owner_token: str = ""
+    proxy_code: str = ""
+    proxy_tail: str = ""
     card_tokens: dict[str, str] = field(default_factory=dict)
     pools: dict[str, list] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)
@@ -286,6 +336,10 @@ class Matrix:
             client.get("/login")
         elif who == OWNER:
             response = client.post(f"/api/cards/{self.owner_token}/login", json={"pin": self.owner_pin},
+                                   headers={"X-CSRF-Token": self.kit.api_csrf(client)})
+            assert response.status_code == 200, response.text
+        elif who == PROXY:
+            response = client.post("/api/proxy/login", json={"code": self.proxy_code, "id_tail": self.proxy_tail},
                                    headers={"X-CSRF-Token": self.kit.api_csrf(client)})
             assert response.status_code == 200, response.text
         else:
@@ -333,9 +387,36 @@ def _setup(databases, kit) -> Matrix:
                                       estates=[place.estate])
             m.targets[name] = target.username
         m.issuers = {OWN: rc, OTHER: beta_rc}
+        m.proxy_code, m.proxy_tail = _proxy(session, kit, world, web.clock.now)
         for place in (world.alpha, world.beta):  # a signed checkpoint in each estate's log
             audit_service.sign(session, settings=web.app.state.settings, estate=session.get(Estate, place.estate.id))
     return m
+
+
+def _proxy(session, kit, world, now) -> tuple[str, str]:
+    """A published meeting of alpha whose confirmed authorisation gave a proxy their code."""
+    from datetime import timedelta
+
+    from assembly.auth.permissions import Principal
+    from assembly.config import get_settings
+    from assembly.voting import meetings, proxies
+
+    chair = account_principal(session, get_account(session, "m-committee-chair"))
+    estate = session.get(Estate, world.alpha.estate.id)
+    meeting = meetings.create_meeting(session, estate=estate, principal=chair, title="业主大会", now=now,
+                                      closes_at=now + timedelta(days=40), motions=[meetings.MotionDraft(
+                                          item=4, title="续聘物业", text="续聘三年")])
+    meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=now)
+    person = world.alpha.owners[0].person
+    owner = Principal(kind="owner", role=Role.OWNER, estate_ids=frozenset({estate.id}), person_id=person.id,
+                      pseudonym=person.pseudonym)
+    (held,) = proxies.owner_holdings(session, meeting=meeting, pseudonym=person.pseudonym)
+    number = kit.id_number(900)
+    appointment = proxies.appoint(session, meeting=meeting, principal=owner, member_key=held.member_key,
+                                  proxy_name="代理人", proxy_id_number=number, document=b"%PDF-1.4 signed",
+                                  id_key=get_settings().id_hash_key, now=now)
+    decision = proxies.confirm(session, meeting=meeting, appointment=appointment, principal=chair, now=now)
+    return decision.code, number[-4:]
 
 
 @pytest.fixture(scope="module")
@@ -371,7 +452,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
     code = "alpha" if variant == OWN else "beta"
     values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
               "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0",
-              "objection": "999999", "attachment": "999999", "designation": "999999"}
+              "objection": "999999", "appointment": "999999", "login": "999999", "attachment": "999999", "designation": "999999"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
@@ -398,6 +479,9 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "ballot": lambda: {"json": {"member": "owners:x", "choice": "agree", "idempotency_key": "k"}},
         "objection": lambda: {"json": {"member": "owners:x", "text": "这不是我投的票"}},
         "decision": lambda: {"json": {"decision": "upheld"}},
+        "proxy_decision": lambda: {"json": {"decision": "confirmed"}},
+        "bad_proxy_login": lambda: {"json" if api else "data": {"code": "AAAA-BBBB-CCCC-DDDD",
+                                                                "id_tail": "0000"}},
         "print": lambda: {"data": {"person": [_spare_person(m, variant)], "mode": "checked"}},  # reprints reissue
         "pickup": lambda: {"data": {"pickup": "dl_forged"}},
     }
