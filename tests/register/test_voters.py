@@ -160,3 +160,65 @@ def test_only_the_designated_voter_casts_the_members_ballot(session):
     ballot, created = casting.cast(session, meeting=meeting, motion=motion, principal=world.owner("husband"),
                                    member_key=held.member_key, choice="oppose", idempotency_key="husband-1", now=opened)
     assert created and ballot.cast_by_person == husband.id
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def site(engine_copy):
+    from tests.voting.web_world import make_voting_web
+
+    return make_voting_web(engine_copy, owners=("single", "wife", "husband"))
+
+
+def _form(client, path: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def test_co_owners_propose_and_agree_on_their_pages_and_the_home_page_shows_the_voter(site):
+    wife, husband = site.owner("wife"), site.owner("husband")
+    husband_pseudonym = site.world.owners["husband"].pseudonym
+    home = wife.get("/me").text
+    assert "尚未推选投票人" in home and 'href="/me/voters"' in home
+    page = wife.get("/me/voters").text
+    assert "1-1-102" in page and "李*英" in page and "张*国" in page and "张建国" not in page
+    refused = wife.post("/me/voters", data={"unit": "1-1-102", "voter": "p-nobody", "csrf_token": _form(wife, "/me/voters")})
+    assert refused.status_code == 422 and "投票人必须是该房屋的共有人之一" in refused.text
+    done = wife.post("/me/voters", data={"unit": "1-1-102", "voter": husband_pseudonym,
+                                         "csrf_token": _form(wife, "/me/voters")})
+    assert done.status_code == 303 and done.headers["location"] == "/me/voters?done=proposed"
+    waiting = husband.get("/me/voters").text
+    assert "待确认的提议" in waiting and "同意由 张*国 投票" in waiting
+    from assembly.db import unit_of_work
+
+    with unit_of_work(site.engine) as session:
+        (member,) = voters.members(session, estate_id=site.world.estate.id, unit="1-1-102")
+        designation = member.pending.id
+    assert husband.post(f"/me/voters/{designation}/agree",
+                        data={"csrf_token": _form(husband, "/me/voters")}).status_code == 303
+    assert "投票人：张*国" in wife.get("/me").text
+    assert "共有人李*英" in husband.get("/me").text  # the proposal's notice, on the home page
+    gone = husband.post(f"/me/voters/{designation}/agree", data={"csrf_token": _form(husband, "/me/voters")})
+    assert gone.status_code == 409 and "这项提议已经生效" in gone.text
+    stranger = site.owner("single")
+    assert stranger.post(f"/me/voters/{designation}/withdraw",
+                         data={"csrf_token": _form(stranger, "/me/voters")}).status_code == 404
+
+
+def test_the_committee_records_the_signed_form_on_its_page(site):
+    chair = site.staff("chair")
+    listing = chair.get("/estate/alpha/voters")
+    assert listing.status_code == 200 and "1-1-102" in listing.text and "登记书面指定" in listing.text
+    form = chair.get("/estate/alpha/voters?unit=1-1-102").text
+    assert "书面指定的存档编号" in form
+    wife = site.world.owners["wife"].pseudonym
+    missing = chair.post("/estate/alpha/voters", data={"unit": "1-1-102", "voter": wife, "evidence_ref": ""})
+    assert missing.status_code == 422 and "存档编号" in missing.text
+    done = chair.post("/estate/alpha/voters", data={"unit": "1-1-102", "voter": wife, "evidence_ref": "书面指定 7"})
+    assert done.status_code == 303 and done.headers["location"] == "/estate/alpha/voters?unit=1-1-102&done=recorded"
+    assert "投票人：<strong>李*英</strong>" in chair.get(done.headers["location"]).text
+    assert chair.post("/estate/alpha/voters", data={"unit": "1-1-101", "voter": wife,
+                                                    "evidence_ref": "x"}).status_code == 422  # not co-owned
