@@ -132,6 +132,20 @@ def ballot_cast(session: Session, *, meeting, motion, ballot, now: datetime) -> 
     return notices
 
 
+def proxy_appointed(session: Session, *, meeting, appointment, proxy_name: str, now: datetime) -> list[OwnerNotice]:
+    """Every owner of the member is told that a proxy was appointed for it (pending the committee)."""
+    estate = session.get(Estate, meeting.estate_id)
+    actor = session.get(Person, appointment.appointed_by_person)
+    notices = []
+    for owner in _owners_of(session, appointment.member_key):
+        who = "您" if actor is not None and actor.id == owner.id else f"共有人{mask_name(actor.name) if actor else ''}"
+        text = (f"{who}于 {when(now)} 在“{meeting.title}”中为 {appointment.units.replace(',', '、')} 委托了代理人"
+                f"{mask_name(proxy_name)}，经业主委员会确认后生效。如非本人操作，请联系业主委员会："
+                f"{committee_contact(session, estate)}")
+        notices.append(tell(session, person=owner, event="proxy.appointed", text=text, now=now))
+    return notices
+
+
 def to_people(session: Session, *, people: Iterable[Person], event: str, text: str, now: datetime) -> list[OwnerNotice]:
     return [tell(session, person=person, event=event, text=text, now=now) for person in people]
 

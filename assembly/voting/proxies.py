@@ -243,6 +243,9 @@ def appoint(session: Session, *, meeting: Meeting, principal: Principal, member_
         entry_index=index)
     session.add(appointment)
     session.flush()
+    from assembly.notify.owners import proxy_appointed  # the owners are told (same transaction)
+
+    proxy_appointed(session, meeting=meeting, appointment=appointment, proxy_name=name, now=now)
     return appointment
 
 

@@ -134,6 +134,35 @@ def test_every_owner_of_the_member_is_told_of_its_ballot_never_the_choice(sessio
         assert "同意" not in notice.text and "agree" not in notice.text and "如非本人操作" in notice.text
 
 
+def test_a_proxy_appointment_and_the_proxys_ballot_are_told_to_every_owner_of_the_member(session):
+    from tests.voting.meeting_world import build_estate, draft_meeting, id_number, start_time
+    from assembly.voting import casting, meetings, proxies
+
+    world = build_estate(session)
+    t0 = start_time()
+    meeting = draft_meeting(session, world, now=t0)
+    meetings.publish(session, meeting=meeting, estate=world.estate, principal=world.chair, now=t0)
+    (held,) = proxies.owner_holdings(session, meeting=meeting, pseudonym=world.owners["wife"].pseudonym)
+    appointment = proxies.appoint(session, meeting=meeting, principal=world.owner("wife"), member_key=held.member_key,
+                                  proxy_name="赵代理", proxy_id_number=id_number(900), document=b"%PDF-1.4\n" + b"x" * 99,
+                                  id_key=get_settings().id_hash_key, now=t0)
+    appointed = {n.person_id: n.text for n in session.scalars(select(OwnerNotice).where(
+        OwnerNotice.event == "proxy.appointed", OwnerNotice.estate_id == world.estate.id))}
+    assert appointed[world.owners["wife"].id].startswith("您于 ") and "赵*理" in appointed[world.owners["wife"].id]
+    assert appointed[world.owners["husband"].id].startswith("共有人李*英于 ") and "赵代理" not in str(appointed)
+    assert id_number(900)[-4:] not in str(appointed) and "经业主委员会确认后生效" in str(appointed)
+    proxies.confirm(session, meeting=meeting, appointment=appointment, principal=world.chair, now=t0)
+    opened = meetings.open_voting(session, meeting=meeting, estate=world.estate, principal=world.chair,
+                                  now=t0 + timedelta(days=16)).opens_at
+    (motion,) = meetings.motions_of(session, meeting=meeting)
+    principal = proxies.proxy_principal(session, proxy_login_id=appointment.proxy_login_id)
+    casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=principal,
+                          member_key=appointment.member_key, choice="oppose", idempotency_key="p1", now=opened)
+    cast = [n.text for n in session.scalars(select(OwnerNotice).where(
+        OwnerNotice.event == "ballot.cast", OwnerNotice.estate_id == world.estate.id))]
+    assert len(cast) == 2 and all(text.startswith("您的代理人于 ") and "反对" not in text for text in cast)
+
+
 def test_the_owner_reads_their_notices_on_the_home_page_and_in_the_api(web, kit):
     owner = web.world.alpha.owners[0]
     with web.session() as session:
