@@ -246,7 +246,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Unauthenticated)
     async def _unauthenticated(request: Request, error: Unauthenticated):
         if request.method == "GET" and not wants_json(request):
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            expired = "&expired=1" if getattr(request.state, "clear_session", False) else ""  # a cookie that no longer works
+            return RedirectResponse(f"/login?next={quote(request.url.path)}{expired}", status_code=303)
         return error_response(request, error.status, error.code, error.message, error.detail)
 
     @app.exception_handler(Throttled)

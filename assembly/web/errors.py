@@ -41,12 +41,13 @@ def error_response(request: Request, status: int, code: str, message: str, detai
         if detail is not None:
             body["error"]["detail"] = detail
         return JSONResponse(body, status_code=status)
+    from assembly.web.contact import estate_of_request
     from assembly.web.templating import render
 
     return render(
         request,
         "pages/error.html",
-        {"status": status, "code": code, "message": message, "detail": detail},
+        {"status": status, "code": code, "message": message, "detail": detail, "estate": estate_of_request(request)},
         status_code=status,
     )
 
