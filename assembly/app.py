@@ -97,6 +97,10 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         app.include_router(module.router)
         app.include_router(module.api_router)
     app.include_router(document_routes.router)
+    from assembly.voting import paper_pages
+
+    app.include_router(paper_pages.router)  # paper ballots: entry, check, finish (pages and API)
+    app.include_router(paper_pages.api_router)
     app.include_router(notify_router)
     app.include_router(print_router)
     app.include_router(screen_router)

@@ -231,6 +231,14 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "proxy.rejected": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.withdrawn": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.code_issued": {"meeting": _text, "proxy": _text, "serial": _count},
+    # paper ballots (assembly/voting/paper.py): the close with a paper phase, each entry and its check
+    "voting.closed": {"meeting": _text, "closes_at": _time, "paper_until": _time},
+    "paper.entered": {"meeting": _text, "motion": _text, "paper": _count, "member": _text, "unit": _text,
+                      "handed_in": _time, "scan_sha256": _hex256},
+    "paper.confirmed": {"motion": _text, "paper": _count, "entered": _count, "ballot": _count},
+    "paper.mismatch": {"motion": _text, "paper": _count, "entered": _count},
+    "paper.finished": {"meeting": _text, "by": _one_of("committee", "grace-ended"), "confirmed": _count,
+                       "unconfirmed": _count},
 }
 
 

@@ -107,6 +107,7 @@ class Ledger:
         self.register_version = 0
         self.rolls: dict[str, _Roll] = {}
         self.motions: dict[str, _Motion] = {}
+        self.paper_phases: set[str] = set()  # meetings whose voting.closed opened a paper-entry phase
         self.seen = {"ballots": 0, "opened": 0, "closed": 0, "results": 0, "objections": 0}
 
     def fail(self, check: str, index: int, en: str, zh: str) -> None:
@@ -117,6 +118,7 @@ class Ledger:
         handler = {
             "register.version": self._register_version,
             "roll.frozen": self._roll_frozen,
+            "voting.closed": self._voting_closed,
             "ballot.cast": self._ballot_cast,
             "ballots.opened": self._ballots_opened,
             "motion.closed": self._motion_closed,
@@ -195,11 +197,32 @@ class Ledger:
         if not motion.roll.opens <= when <= motion.roll.closes:
             self.fail("ballots.window", index, f"ballot cast at {entry['time']}, outside the voting window",
                       f"投票时间 {entry['time']} 不在投票期间内")
+        logged = parse_time(entry["at"])
+        if entry["by"] == "paper":  # entered after close, within the paper phase the roll's meeting opened
+            if motion.roll.meeting not in self.paper_phases or logged < motion.roll.closes:
+                self.fail("ballots.window", index, "paper ballot entered outside a paper-entry phase after close",
+                          "纸质选票不是在投票截止后的纸质选票录入期内录入的")
+        elif logged > motion.roll.closes:
+            self.fail("ballots.window", index, f"{entry['by']} ballot logged at {entry['at']}, after voting closed",
+                      f"{entry['by']} 选票在投票截止后（{entry['at']}）才记入")
         if motion.ballots is not None:
             self.fail("ballots.window", index, "ballot logged after the motion's ballots were opened",
                       "选票在该议题开票之后才记入")
             return
         motion.casts[index] = _Cast(member, str(entry["by"]), str(entry["commitment"]), when)
+
+    def _voting_closed(self, index: int, entry: Mapping[str, object]) -> None:
+        """Electronic voting closed and a paper phase began: paper ballots may follow until the count."""
+        meeting = str(entry["meeting"])
+        roll = self.rolls.get(meeting)
+        if roll is None:
+            self.fail("ballots.window", index, f"meeting {meeting} closed without a frozen roll",
+                      f"会议 {meeting} 没有冻结名册就截止了")
+            return
+        if parse_time(entry["at"]) < roll.closes or parse_time(entry["closes_at"]) != roll.closes:
+            self.fail("ballots.window", index, f"meeting {meeting} closed before its voting window ended",
+                      f"会议 {meeting} 在投票期间结束前就截止了")
+        self.paper_phases.add(meeting)
 
     def _ballots_opened(self, index: int, entry: Mapping[str, object]) -> None:
         motion = self._motion(index, entry, "ballots.openings")

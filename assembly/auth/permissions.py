@@ -75,6 +75,7 @@ class Action(StrEnum):
     MOTION_PUBLISH = "motion.publish"
     MEETING_CONVENE = "meeting.convene"
     PAPER_BALLOT_ENTER = "paper_ballot.enter"
+    PAPER_BALLOTS_READ = "paper_ballot.read"  # the paper entries of a meeting, their scans and checkers (read-only)
     RESULT_PUBLISH = "result.publish"
     VOTED_UNITS_READ = "voted_units.read"  # which units voted, never how
     PROXY_CONFIRM = "proxy.confirm"  # confirm or reject an authorisation, issue and reissue the proxy's code
@@ -111,13 +112,14 @@ _OWNER = {
     Action.VOTER_DESIGNATE,
 }
 _COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER, Action.VOTED_UNITS_READ,
-                    Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ, Action.PROXY_READ}
+                    Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ, Action.PROXY_READ,
+                    Action.PAPER_BALLOTS_READ}
 # Confirming a proxy's authorisation is the committee's act: its elected chair and members, not its staff.
 _COMMITTEE = _COMMITTEE_STAFF | {Action.MOTION_PUBLISH, Action.MEETING_CONVENE, Action.RESULT_PUBLISH,
                                  Action.PROXY_CONFIRM}
 _AUDITOR = {Action.ESTATE_READ_ALL, Action.AUDIT_VERIFY, Action.RESULTS_READ, Action.VOTED_UNITS_READ,
             Action.AUDIT_READ, Action.SECURITY_EVENTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ,
-            Action.PROXY_READ}
+            Action.PROXY_READ, Action.PAPER_BALLOTS_READ}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(_OWNER),

@@ -28,9 +28,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTICE_DAYS = 15  # 物业管理条例第十四条：会议召开15日以前通知全体业主，并同时告知居委会
 NOTICE_BASIS = "《物业管理条例》第十四条、《民法典》第二百零一条"
 
-DRAFT, NOTICE, OPEN, CLOSING, ANNOUNCED, FINAL = "draft", "notice", "open", "closing", "announced", "final"
-STATE_LABELS = {DRAFT: "草稿", NOTICE: "公告期", OPEN: "投票中", CLOSING: "投票已结束，正在计票", ANNOUNCED: "结果已公告（异议期）",
-                FINAL: "结果已确定"}
+DRAFT, NOTICE, OPEN, CLOSING, PAPER, ANNOUNCED, FINAL = ("draft", "notice", "open", "closing", "paper", "announced",
+                                                          "final")
+STATE_LABELS = {DRAFT: "草稿", NOTICE: "公告期", OPEN: "投票中", CLOSING: "投票已结束，正在计票",
+                PAPER: "投票已截止，纸质选票录入中", ANNOUNCED: "结果已公告（异议期）", FINAL: "结果已确定"}
+# The residents' committee's credit catalog counts "results not announced within 3 days of close"
+# (rules.md); the count runs by itself when the paper phase ends, so a grace of at most 3 days
+# keeps every announcement inside those 3 days (docs/decisions.md, "Paper ballots").
+MAX_PAPER_GRACE_DAYS = 3
 
 
 def actor_of(principal: Principal) -> audit_log.Actor:
@@ -51,7 +56,15 @@ def state(meeting: Meeting, now: datetime) -> str:
         return NOTICE
     if meeting.closed_at is None:
         return OPEN if now < meeting.closes_at else CLOSING
+    if meeting.announced_at is None:  # closed electronically, paper ballots being entered
+        return PAPER if now < paper_ends(meeting) else CLOSING
     return ANNOUNCED if meeting.final_at is None else FINAL
+
+
+def paper_ends(meeting: Meeting) -> datetime:
+    """The end of the paper-entry phase: `paper_grace_days` after the planned close (0: none).
+    Counted from `closes_at`, not from when the ticker got to it, so it never drifts."""
+    return meeting.closes_at + timedelta(days=meeting.paper_grace_days)
 
 
 def earliest_open(notified: datetime) -> datetime:
@@ -124,9 +137,10 @@ def create_meeting(session: Session, *, estate: Estate, principal: Principal, ti
         raise InvalidInput("请填写会议名称（不超过 200 字） / a title of at most 200 characters", code="title_required")
     if revote not in REVOTES:
         raise InvalidInput("重投规则只能是 last 或 first / revote is last or first", code="invalid_revote")
-    if not 1 <= objection_days <= 60 or not 1 <= proxy_limit <= 10 or not 0 <= paper_grace_days <= 30:
-        raise InvalidInput("异议期 1–60 日，代理上限 1–10 人，纸质票录入期 0–30 日 / rules out of range",
-                           code="invalid_rules")
+    if not 1 <= objection_days <= 60 or not 1 <= proxy_limit <= 10 \
+            or not 0 <= paper_grace_days <= MAX_PAPER_GRACE_DAYS:
+        raise InvalidInput(f"异议期 1–60 日，代理上限 1–10 人，纸质票录入期 0–{MAX_PAPER_GRACE_DAYS} 日"
+                           f"（表决结果须在投票截止后 3 日内公告） / rules out of range", code="invalid_rules")
     if closes_at.tzinfo is None or closes_at <= earliest_open(now):
         raise InvalidInput(f"投票截止时间须晚于最早可开始投票的时间 {_local(earliest_open(now))} / closes too early",
                            code="closes_too_early")

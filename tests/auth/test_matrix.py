@@ -85,6 +85,10 @@ OWNER_404 = answers(403, anon=401, owner=404)
 OWNER_PAGE_404 = answers(403, anon=303, owner=404)
 
 
+def PAPER_READERS(status: int) -> dict[str, int]:  # noqa: N802 - paper entries, their scans and checkers
+    return {CHAIR: status, MEMBER: status, CSTAFF: status, RC: status, OBS: status, SO: status}
+
+
 def VOTED_UNITS(status: int) -> dict[str, int]:  # noqa: N802 - who may see which units voted (never how)
     return {CHAIR: status, MEMBER: status, CSTAFF: status, RC: status, OBS: status, SO: status}
 
@@ -222,6 +226,25 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}/decision"): scoped(
         CONVENERS_404, answers(403, anon=401), body="decision"),
     ("GET", "/me/votes"): one(answers(403, anon=303, owner=303)),  # the owner is sent to their estate's meetings
+    # paper ballots: the committee enters and confirms, chair and members finish; committee and auditors read
+    ("GET", "/estate/{code}/meetings/{meeting}/paper"): scoped(answers(403, anon=303, **PAPER_READERS(404)),
+                                                               answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings/{meeting}/paper"): scoped(answers(403, anon=401, **DRAFTERS(404)),
+                                                                answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings/{meeting}/paper/{entry}"): scoped(answers(403, anon=303, **PAPER_READERS(404)),
+                                                                       answers(403, anon=303)),
+    ("GET", "/estate/{code}/meetings/{meeting}/paper/{entry}/scan"): scoped(
+        answers(403, anon=303, **PAPER_READERS(404)), answers(403, anon=303)),
+    ("POST", "/estate/{code}/meetings/{meeting}/paper/{entry}/confirm"): scoped(
+        answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/paper/finish"): scoped(CONVENERS_404, answers(403, anon=401)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/paper"): scoped(answers(403, anon=401, **PAPER_READERS(404)),
+                                                                    answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/paper"): scoped(answers(403, anon=401, **DRAFTERS(404)),
+                                                                     answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/paper/{entry}/confirm"): scoped(
+        answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/paper/finish"): scoped(CONVENERS_404, answers(403, anon=401)),
     # proxies: the owner appoints and withdraws; the committee and auditors read; chair and members decide
     ("GET", "/estate/{code}/meetings/{meeting}/proxy"): scoped(OWNER_PAGE_404, answers(403, anon=303)),
     ("POST", "/estate/{code}/meetings/{meeting}/proxy"): scoped(OWNER_404, answers(403, anon=401)),
@@ -452,7 +475,8 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
     code = "alpha" if variant == OWN else "beta"
     values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
               "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0",
-              "objection": "999999", "appointment": "999999", "login": "999999", "attachment": "999999", "designation": "999999"}
+              "objection": "999999", "appointment": "999999", "login": "999999", "attachment": "999999", "designation": "999999",
+              "entry": "999999"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)

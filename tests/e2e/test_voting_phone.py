@@ -1,7 +1,8 @@
 """The meeting loop on a phone, against the real server with the demo estate and a hand-moved clock:
 the committee drafts and publishes; opening is refused until the notice has run; 16 days later
 voting opens; an owner logs in with the card and PIN, chooses, confirms and keeps the receipt; past
-the closing time the result page shows the decision with its legal reasons."""
+the closing time the committee ends paper entry and the result page shows the decision with its
+legal reasons."""
 
 from __future__ import annotations
 
@@ -144,7 +145,13 @@ def test_publish_wait_vote_close_and_read_the_result_on_a_phone(live_server, dem
         assert "您已投票" in page.inner_text("main")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
-        clock.now += timedelta(days=15)  # past closes_at: the first look closes and announces
+        clock.now += timedelta(days=15)  # past closes_at: the first look ends electronic voting
+        _staff_login(page, base, "demo-chair", password["demo-chair"])
+        page.goto(meeting_url)
+        assert page.locator("#stage").inner_text() == "投票已截止，纸质选票录入中"
+        page.goto(f"{meeting_url}/paper")  # no paper ballots came in: the committee says so, and the count runs
+        page.get_by_role("button", name="纸质选票录入完毕，开票计票").click()
+        page.wait_for_url("**?done=counted")
         page.goto(f"{base}/c/{token}")
         page.get_by_label("PIN").fill(PIN)
         page.get_by_role("button", name="登录", exact=True).click()

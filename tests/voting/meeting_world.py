@@ -36,6 +36,7 @@ class Estate1:
     estate: Estate
     owners: dict[str, Person] = field(default_factory=dict)  # single, wife, husband, landlord, extraN
     chair: Principal | None = None
+    member: Principal | None = None  # a second committee person (paper ballots need two)
 
     def owner(self, name: str) -> Principal:
         person = self.owners[name]
@@ -70,17 +71,20 @@ def build_estate(session: Session, *, code: str = "vote", extra: int = 2) -> Est
             Person.estate_id == estate.id, Person.id_hash == identity.id_hash(id_key, number))).one()
     world.chair = Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({estate.id}),
                             account_id=1, pseudonym="a-chair", display_name="主任")
+    world.member = Principal(kind="account", role=Role.COMMITTEE_MEMBER, estate_ids=frozenset({estate.id}),
+                             account_id=2, pseudonym="a-member", display_name="委员")
     return world
 
 
 def draft_meeting(session: Session, world: Estate1, *, now: datetime, revote: str = "last", item: int = 4,
-                  election: bool = False):
+                  election: bool = False, paper_grace_days: int = 3):
     motions = [MotionDraft(item=item, title="续聘物业服务企业", text="续聘某物业公司三年。")]
     if election:
         motions.append(MotionDraft(item=3, title="选举业主委员会", text="选三名委员。", kind="election", seats=1,
                                    candidates=("c1", "c2")))
     return meetings.create_meeting(session, estate=world.estate, principal=world.chair, title="2026年第一次业主大会",
-                                   closes_at=now + timedelta(days=30), motions=motions, now=now, revote=revote)
+                                   closes_at=now + timedelta(days=30), motions=motions, now=now, revote=revote,
+                                   paper_grace_days=paper_grace_days)
 
 
 def open_meeting(session: Session, world: Estate1, *, now: datetime, **options):

@@ -1,5 +1,6 @@
 """Ballots on a frozen roll and the close: revote rules, idempotency, refusals with reasons, the
-tally at close equal to `assembly tally` on the exported file, and the export verifying offline."""
+tally at the count (after the paper ballots) equal to `assembly tally` on the exported file, and the
+export verifying offline."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from assembly.cli import app as cli
 from assembly.config import get_settings
 from assembly.errors import Conflict, Forbidden, InvalidInput
 from assembly.notify.models import NotificationRecord
-from assembly.voting import casting, closing, meetings, views
+from assembly.voting import casting, closing, meetings, paper, views
 from assembly.voting.models import Ballot
 
 from .meeting_world import build_estate, open_meeting, start_time
@@ -115,17 +116,34 @@ def test_close_tally_equals_the_tally_command_and_the_export_verifies(engine_cop
         assert before["participating"] == {"area": "431.25", "heads": 5}  # the co-owners' unit once
         assert before["area_reaches_two_thirds"] and before["heads_reach_two_thirds"]  # 431.25/556.25, 5/7
         assert not closing.close_if_due(session, meeting=meeting, now=meeting.closes_at - timedelta(seconds=1))
-        assert closing.close_due_meetings(session, now=meeting.closes_at) == 1
+        assert closing.close_due_meetings(session, now=meeting.closes_at) == 1  # electronic voting ends
+        assert closing.result_of(motion) is None  # the count waits for the paper ballots
+        # Paper ballots, entered by one committee person and confirmed by another: extra2 voted only on
+        # paper; the landlord handed in "oppose" on paper before his electronic "abstain" (revote last:
+        # the electronic one, cast later, counts).
+        after = meeting.closes_at + timedelta(hours=1)
+        for target, unit, choice, handed_in in [(motion, "2-1-103", "agree", opened + timedelta(minutes=30)),
+                                                (motion, "1-1-103", "oppose", opened),
+                                                (election, "2-1-103", ["c2"], opened + timedelta(minutes=30))]:
+            entry = paper.enter(session, meeting=meeting, motion=target, principal=world.chair, unit=unit,
+                                choice=choice, handed_in_at=handed_in, now=after,
+                                scan=b"%PDF-1.4 " + f"{target.id} {unit}".encode())
+            paper.confirm(session, meeting=meeting, entry_id=entry.id, principal=world.member, choice=choice,
+                          now=after)
+        paper.finish(session, meeting=meeting, principal=world.chair, now=after + timedelta(minutes=1))
         estate = world.estate
     with unit_of_work(engine_copy) as session:
         motion = session.get(type(motion), motion.id)
         stored = closing.result_of(motion)
-        assert stored["participating"]["heads"] == 5 and stored["quorum"] is True
+        assert stored["participating"]["heads"] == 6 and stored["quorum"] is True
         assert stored["passed"] is True  # wife then husband: the later ballot of their unit counts (revote last)
         events = [r.event for r in session.scalars(select(NotificationRecord).order_by(NotificationRecord.id))]
         assert events[-2:] == ["voting.closed", "result.announced"]
         lines = {line["unit"]: line["choice"] for line in views.unit_lines(motion)}
         assert lines["1-1-102"] == "同意" and lines["1-1-105"] == views.NOT_VOTED and lines["1-1-104"] == "弃权"
+        assert lines["2-1-103"] == "同意"  # the paper ballot
+        document = json.loads(motion.tally_file)
+        assert [b["by"] for b in document["ballots"]].count("paper") == 2
         decided = views.outcome(motion)
         assert decided.passed and any("获得通过" in reason for reason in decided.reasons)
         out = tmp_path / "export"

@@ -33,7 +33,7 @@ def _vote(session, world, meeting, motion, who, choice, when):
 def test_an_upheld_objection_voids_the_ballot_and_the_final_result_recounts(engine_copy, tmp_path):
     with unit_of_work(engine_copy) as session:
         world = build_estate(session, extra=1)  # members: single, co-owners, landlord, developer, extra0
-        meeting, opened = open_meeting(session, world, now=start_time())
+        meeting, opened = open_meeting(session, world, now=start_time(), paper_grace_days=0)  # announced at close
         (motion,) = meetings.motions_of(session, meeting=meeting)
         when = opened
         for who in ("single", "wife", "landlord", "extra0"):

@@ -83,8 +83,12 @@ def test_the_whole_loop_through_pages(site):
     before_close = chair.get(motion_path).text
     assert "表决结果" not in before_close and "同意面积" not in before_close  # no partial results, not even here
 
-    site.clock.advance(days=15)  # past closes_at: the first look closes, counts and announces
+    site.clock.advance(days=15)  # past closes_at: the first look ends electronic voting; paper entry follows
     chair, owner, rc = site.staff("chair"), site.owner("single"), site.staff("rc-staff")
+    page = owner.get(motion_path)
+    assert "投票已截止，纸质选票录入中" in page.text and "获得通过" not in page.text
+    assert chair.get(f"/api/estates/alpha/meetings/{meeting}").json()["motions"][0].get("result") is None
+    assert chair.post(f"{base}/paper/finish").status_code == 303  # no paper ballots: the committee says so
     page = owner.get(motion_path)
     assert "获得通过" in page.text and "民法典第二百七十八条第二款" in page.text
     assert "1-1-101" in page.text and "未参加表决" in page.text and "王小明" not in page.text
