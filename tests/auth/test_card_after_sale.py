@@ -152,3 +152,27 @@ def test_the_ticker_ends_waiting_cards_and_their_sessions(engine_copy, kit):
         open_sessions = session.scalars(select(AuthSession).where(AuthSession.card_id == card_id,
                                                                   AuthSession.revoked_at.is_(None))).all()
         assert open_sessions == []
+
+
+def test_the_sellers_home_page_says_which_meetings_the_card_still_works_for(web, kit):
+    owner = web.world.alpha.owners[0]
+    t0 = web.clock.now
+    with web.session() as session:
+        issuer = kit.make_account(session, Role.RESIDENTS_COMMITTEE, web.world, username="rc-sale")
+        issued = kit.issue(session, owner, issuer, now=t0)
+        cards.set_first_pin(session, card=issued.card, pin="480913", ip=None, now=t0)
+        chair = _chair(web.world)
+        meeting = meetings.create_meeting(session, estate=web.world.alpha.estate, principal=chair, title="年度业主大会",
+                                          closes_at=t0 + timedelta(days=30), now=t0,
+                                          motions=[MotionDraft(item=4, title="续聘物业", text="续聘三年。")])
+        meetings.publish(session, meeting=meeting, estate=web.world.alpha.estate, principal=chair, now=t0)
+        meetings.open_voting(session, meeting=meeting, estate=web.world.alpha.estate, principal=chair,
+                             now=t0 + timedelta(days=16))
+        _sell(session, web.world, kit, now=t0 + timedelta(days=17))
+    web.clock.advance(days=17)
+    phone = web.client()
+    response = phone.post(f"/c/{issued.token}/login",
+                          data={"pin": "480913", "csrf_token": kit.csrf_of(phone, f"/c/{issued.token}")})
+    assert response.status_code == 303
+    home = phone.get("/me").text
+    assert 'id="card-ending"' in home and "“年度业主大会”" in home and "最新的业主名册中没有您名下的房屋" in home
