@@ -73,7 +73,8 @@ def test_the_switch_needs_the_csrf_token_and_sets_the_cookie(client):
     # The switch back names Chinese in Chinese; the form carries the page to come back to.
     assert 'lang="zh-CN"' in page.text and ">中文</button>" in page.text
     assert 'name="next" value="/login"' in page.text
-    back = client.post("/lang", data={"lang": "zh-CN", "next": "//evil.example/", "csrf_token": _csrf(client, "/login")},
+    token = _csrf(client, "/login")
+    back = client.post("/lang", data={"lang": "zh-CN", "next": "//evil.example/", "csrf_token": token},
                        follow_redirects=False)
     assert back.headers["location"] == "/"  # never an open redirect
     assert "工作人员登录" in client.get("/login").text
@@ -128,6 +129,19 @@ def test_figures_are_exact_never_floats():
         assert i18n.format_number(Decimal("1234567890123.0001")) == "1,234,567,890,123.0001"
         with pytest.raises(TypeError):
             i18n.format_area(89.5)
+
+
+def test_the_turnout_pictures_speak_the_locale():
+    from assembly.voting.rules import QUORUM
+    from assembly.web.bars import area_bar, heads_bar
+
+    with i18n.use_locale("en"):
+        heads = heads_bar("参与表决的人数", 1, 3, QUORUM)
+        assert (heads.label, heads.part, heads.whole, heads.missing) == ("Owners taking part", "1 owner", "3 owners",
+                                                                         "1 owner")
+        assert heads.verdict == "Not yet two thirds or more"
+        assert area_bar("面积", Decimal("2000"), Decimal("3000"), QUORUM).whole == "3,000 ㎡"
+    assert heads_bar("参与表决的人数", 1, 3, QUORUM).verdict == "未达到三分之二以上"
 
 
 def test_a_bilingual_message_shows_the_half_of_the_locale():
