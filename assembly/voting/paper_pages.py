@@ -19,7 +19,7 @@ from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estat
 from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
 from assembly.register.models import Estate
-from assembly.voting import api, casting, meetings, paper, views
+from assembly.voting import api, casting, closing, meetings, paper, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.pages import IdPath
 from assembly.voting.paper_models import PaperEntry
@@ -30,9 +30,20 @@ api_router = APIRouter(prefix="/api/estates/{code}", tags=["paper ballots"])
 
 
 def _meeting(request: Request, session, estate: Estate, meeting_id: int, principal: Principal) -> Meeting:
-    found = api._meeting(request, session, estate, meeting_id)  # past the grace period: counted first
+    """The meeting, closed (or counted) first if its time has come: every route here, reading or not."""
+    found = api._meeting(request, session, estate, meeting_id)
     if found.published_at is None and not principal.may(Action.MOTION_DRAFT):
         raise views.draft_hidden()
+    return found
+
+
+def _changing(request: Request, session, estate: Estate, meeting_id: int, principal: Principal) -> Meeting:
+    """For a POST: the meeting, closed (or counted) first in the request's own write transaction
+    if its time has come (a second transaction would wait for this one's write lock)."""
+    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting_id)
+    if found.published_at is None and not principal.may(Action.MOTION_DRAFT):
+        raise views.draft_hidden()
+    closing.close_if_due(session, meeting=found, now=now_for(request))
     return found
 
 
@@ -102,7 +113,7 @@ def paper_page(meeting: IdPath, request: Request, session: views.SessionDep, pri
 async def enter_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                      estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
     """One sheet for one motion; a refusal is the page with the reason (nothing stored)."""
-    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    found = _changing(request, session, estate, meeting, principal)
     form = await request.form()
     try:
         motion = meetings.get_motion(session, meeting=found, motion_id=_number(form.get("motion")))
@@ -151,7 +162,7 @@ def scan(meeting: IdPath, entry: IdPath, request: Request, session: views.Sessio
 async def confirm_page(meeting: IdPath, entry: IdPath, request: Request, session: views.SessionDep,
                        principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
     """Confirmed or a mismatch: both are kept (a mismatch is recorded, not raised)."""
-    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    found = _changing(request, session, estate, meeting, principal)
     target = paper.get_entry(session, meeting=found, entry_id=entry)
     form = await request.form()
     try:
@@ -168,7 +179,7 @@ async def confirm_page(meeting: IdPath, entry: IdPath, request: Request, session
 @router.post("/estate/{code}/meetings/{meeting}/paper/finish")
 def finish_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                 estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)]):
-    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    found = _changing(request, session, estate, meeting, principal)
     try:
         paper.finish(session, meeting=found, principal=principal, now=now_for(request))
     except AssemblyError as error:
@@ -201,7 +212,7 @@ def paper_api(meeting: IdPath, request: Request, session: views.SessionDep, prin
 async def enter_api(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                     estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
     """multipart/form-data: motion, unit, choice (or choices, repeated), handed_in (ISO 8601), scan."""
-    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    found = _changing(request, session, estate, meeting, principal)
     form = await request.form()
     motion = meetings.get_motion(session, meeting=found, motion_id=_number(form.get("motion")))
     entry = paper.enter(session, meeting=found, motion=motion, principal=principal,
@@ -215,7 +226,7 @@ async def enter_api(meeting: IdPath, request: Request, session: views.SessionDep
 async def confirm_api(meeting: IdPath, entry: IdPath, request: Request, session: views.SessionDep,
                       principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
     """JSON {choice} or {choices}; answers the entry, `state` confirmed or mismatch (200 either way)."""
-    found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
+    found = _changing(request, session, estate, meeting, principal)
     target = paper.get_entry(session, meeting=found, entry_id=entry)
     try:
         body = await request.json()
@@ -236,6 +247,6 @@ async def confirm_api(meeting: IdPath, entry: IdPath, request: Request, session:
 def finish_api(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)]) -> dict:
     """Paper entry is finished: count and announce now."""
-    found = paper.finish(session, meeting=meetings.get_meeting(session, estate=estate, meeting_id=meeting),
+    found = paper.finish(session, meeting=_changing(request, session, estate, meeting, principal),
                          principal=principal, now=now_for(request))
     return views.meeting_json(session, estate=estate, meeting=found, now=now_for(request))
