@@ -34,6 +34,7 @@ from assembly.config import Settings
 from assembly.db import read_only, unit_of_work
 from assembly.errors import AssemblyError
 from assembly.models import utcnow
+from assembly.web.deps import connection_slot, write_gate
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -129,21 +130,24 @@ def client_ip(request: Request) -> str | None:
 
 
 def _resolve(engine, settings: Settings, token: str | None, now: datetime):
+    """(auth, principal, whether last_seen_at is due a write); reads only."""
     if not token:
-        return None, None
+        return None, None, False
     with Session(read_only(engine)) as db:
         active = sessions.resolve(db, token=token, settings=settings, now=now)
         if active is None:
-            return None, None
+            return None, None, False
         row = active.row
         auth = AuthState(row.id, active.sid, row.stage, row.account_id, row.card_id)
         principal = sessions.principal_for(db, row) if row.stage == sessions.FULL else None
         if row.stage == sessions.FULL and principal is None:
-            return None, None  # the account was disabled or the card revoked
-    if active.needs_touch:
-        with unit_of_work(engine) as db:
-            sessions.touch(db, session_id=auth.session_id, now=now)
-    return auth, principal
+            return None, None, False  # the account was disabled or the card revoked
+    return auth, principal, active.needs_touch
+
+
+def _touch(engine, session_id: int, now: datetime) -> None:
+    with unit_of_work(engine) as db:
+        sessions.touch(db, session_id=session_id, now=now)
 
 
 async def authenticate(request: Request) -> None:
@@ -151,7 +155,12 @@ async def authenticate(request: Request) -> None:
     settings: Settings = request.app.state.settings
     state = request.state
     token = getattr(state, "session_cookie", None)
-    auth, principal = await run_in_threadpool(_resolve, request.app.state.engine, settings, token, now_for(request))
+    engine, now = request.app.state.engine, now_for(request)
+    async with connection_slot(engine):  # never wait for a connection in a pool thread (web/deps.py)
+        auth, principal, needs_touch = await run_in_threadpool(_resolve, engine, settings, token, now)
+    if needs_touch:  # a write: its turn at the write gate first
+        async with write_gate(engine), connection_slot(engine):
+            await run_in_threadpool(_touch, engine, auth.session_id, now)
     if token and auth is None:
         state.clear_session = True
     state.auth = auth

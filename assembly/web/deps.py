@@ -1,31 +1,111 @@
-"""Dependencies shared by routes: the database session of a request (one transaction)."""
+"""Dependencies shared by routes: the database session of a request (one transaction).
+
+On SQLite one writer at a time holds the database, from BEGIN IMMEDIATE to COMMIT. A request that
+may write (POST, PUT, PATCH, DELETE) therefore waits for its turn at an asyncio gate of this process
+*before* its transaction begins, not inside SQLite's busy handler:
+
+- a request's transaction spans several thread-pool hops (its dependencies, then the route). Waiting
+  for the lock inside a pool thread held that thread; with 40 requests waiting (the pool's size),
+  the request holding the lock had no thread left for its next hop, and every request stalled until
+  busy_timeout (30 s). Waiting on the event loop holds no thread;
+- SQLite's busy handler polls with sleeps of up to 100 ms, so the next writer started late; the
+  gate hands over at once, first come first served.
+
+Other processes (a CLI, a second server worker) still queue on the busy timeout. PostgreSQL needs no
+gate: row locks serialise what must be (a meeting's casts, an estate's log).
+
+On both databases a request holds its pool connection from its first query to its commit, across
+hops that each need a pool thread (dependencies, route, response validation). With more requests
+than connections, threads waiting for a connection could hold the whole thread pool while the
+holders of every connection waited for a thread: all stalled until the pool's timeout (30 s), then
+failed. So a request takes one of the pool's connections as a *slot* on the event loop first, and
+never waits for a connection inside a thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
-from assembly.db import read_only
+from assembly.db import is_sqlite, read_only
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SPARE_CONNECTIONS = 2  # left outside the slots: a route may open a unit of work of its own (a receipt)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+@dataclass
+class _Turns:
+    write: AbstractAsyncContextManager
+    slots: AbstractAsyncContextManager
+
+
+_TURNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> {engine: _Turns}
+
+
+def _turns(engine: Engine) -> _Turns:
+    base = getattr(engine, "engine", engine)  # an engine with execution options → the engine itself
+    per_loop = _TURNS.setdefault(asyncio.get_running_loop(), weakref.WeakKeyDictionary())
+    turns = per_loop.get(base)
+    if turns is None:
+        pool = base.pool
+        bounded = isinstance(pool, QueuePool) and pool._max_overflow >= 0
+        capacity = pool.size() + pool._max_overflow if bounded else 0
+        turns = per_loop[base] = _Turns(
+            write=anyio.Lock() if is_sqlite(base) else nullcontext(),
+            slots=anyio.Semaphore(max(1, capacity - SPARE_CONNECTIONS)) if bounded else nullcontext(),
+        )
+    return turns
+
+
+def write_gate(engine: Engine) -> AbstractAsyncContextManager:
+    """This process's turn to write to the engine's database: a FIFO lock on SQLite (one per engine
+    and event loop), nothing on PostgreSQL. Never taken twice by one request (it is not re-entrant)."""
+    return _turns(engine).write
+
+
+def connection_slot(engine: Engine) -> AbstractAsyncContextManager:
+    """One of the engine's pool connections, for as long as a request may hold one (see above).
+    Taken after the write gate, never the other way round; not re-entrant."""
+    return _turns(engine).slots
+
+
+async def off_loop(call: Callable[[], object]) -> object:
+    """Run a blocking call in a worker thread that needs no pool capacity and survives cancellation
+    (ending a transaction must never wait for, or be lost to, anything else)."""
+    with anyio.CancelScope(shield=True):
+        return await anyio.to_thread.run_sync(call, limiter=anyio.CapacityLimiter(1))
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed once at the end, rolled back on any error.
 
-    Safe methods get a deferred transaction on SQLite (readers never wait for the write lock).
+    Safe methods get a deferred transaction on SQLite (readers never wait for the write lock);
+    the others wait for this process's write gate first; all take a connection slot (see above).
     """
     engine = request.app.state.engine
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    reads_only = request.method in SAFE_METHODS
+    if reads_only:
         engine = read_only(engine)
-    with Session(engine, expire_on_commit=False) as session:
+    async with nullcontext() if reads_only else write_gate(engine), connection_slot(engine):
+        session = Session(engine, expire_on_commit=False)
         try:
             yield session
-            session.commit()
+            await off_loop(session.commit)
         except BaseException:
-            session.rollback()
+            await off_loop(session.rollback)
             raise
+        finally:
+            await off_loop(session.close)
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a false success.
