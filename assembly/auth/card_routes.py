@@ -136,7 +136,7 @@ def _home_extras(session, person: Person) -> dict:
     notices = owner_notices.notices_of(session, person_id=person.id)
     members = voters.members(session, estate_id=person.estate_id, person_id=person.id)
     return {
-        "notices": [(notice, owner_notices.EVENTS[notice.event], owner_notices.delivery_label(notice, person))
+        "notices": [(notice, owner_notices.EVENTS[notice.event], owner_notices.delivery(notice, person))
                     for notice in notices],
         "voters": {code: member for member in members for code in member.units},
         "waiting_meetings": waiting_for(session, person=person),

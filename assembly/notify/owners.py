@@ -16,23 +16,24 @@ from sqlmodel import Session
 from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
 from assembly.register.identity import mask_name, mask_phone
 from assembly.register.models import Community, Estate, Person
+from assembly.web.i18n import N_
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EVENTS = {
-    "card.activated": "业主一卡通激活",
-    "card.pin_changed": "PIN 修改",
-    "card.ended": "业主一卡通停用",
-    "ballot.cast": "投票",
-    "proxy.appointed": "委托代理人",
-    "voter.proposed": "共有人提议投票人",
-    "voter.designated": "投票人已确定",
-    "voter.withdrawn": "投票人提议撤回",
+    "card.activated": N_("业主一卡通激活"),
+    "card.pin_changed": N_("PIN 修改"),
+    "card.ended": N_("业主一卡通停用"),
+    "ballot.cast": N_("投票"),
+    "proxy.appointed": N_("委托代理人"),
+    "voter.proposed": N_("共有人提议投票人"),
+    "voter.designated": N_("投票人已确定"),
+    "voter.withdrawn": N_("投票人提议撤回"),
 }
 DELIVERY_LABELS = {
-    PAGE: "仅在本页显示（平台未配置短信网关）",
-    NO_CONTACT: "仅在本页显示（名册中没有您的手机号）",
-    PENDING: "正在发送短信",
-    DELIVERED: "已发送短信",
+    PAGE: N_("仅在本页显示（平台未配置短信网关）"),
+    NO_CONTACT: N_("仅在本页显示（名册中没有您的手机号）"),
+    PENDING: N_("正在发送短信"),
+    DELIVERED: N_("已发送短信"),
 }
 
 
@@ -156,13 +157,13 @@ def notices_of(session: Session, *, person_id: int, limit: int = 30) -> list[Own
                                 .order_by(OwnerNotice.created_at.desc(), OwnerNotice.id.desc()).limit(limit)))
 
 
-def delivery_label(notice: OwnerNotice, person: Person | None = None) -> str:
-    label = DELIVERY_LABELS.get(notice.delivery, notice.delivery)
-    if notice.delivery in (PENDING, DELIVERED) and person is not None and person.phone:
-        label += f"（{mask_phone(person.phone)}）"
-    if notice.delivery == PENDING and notice.attempts:
-        label += f"，已尝试 {notice.attempts} 次"
-    return label
+def delivery(notice: OwnerNotice, person: Person | None = None) -> dict:
+    """How a notice reached (or will reach) the owner, for the page: a label from DELIVERY_LABELS,
+    the masked phone it goes to, and the attempts so far."""
+    sent = notice.delivery in (PENDING, DELIVERED) and person is not None and person.phone
+    return {"label": DELIVERY_LABELS.get(notice.delivery, notice.delivery),
+            "phone": mask_phone(person.phone) if sent else "",
+            "attempts": notice.attempts if notice.delivery == PENDING else 0}
 
 
 def as_json(notice: OwnerNotice) -> dict:

@@ -16,12 +16,13 @@ from assembly.errors import AssemblyError
 from assembly.register import voters
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep
+from assembly.web.i18n import N_
 from assembly.web.templating import render
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter()
-DONE = {"proposed": "已提出提议，等待其他共有人同意。", "agreed": "已同意。", "withdrawn": "提议已撤回。",
-        "recorded": "已登记投票人。"}
+DONE = {"proposed": N_("已提出提议，等待其他共有人同意。"), "agreed": N_("已同意。"),
+        "withdrawn": N_("提议已撤回。"), "recorded": N_("已登记投票人。")}
 
 
 def _mine_page(request: Request, session, principal: Principal, *, error: AssemblyError | None = None):

@@ -267,7 +267,7 @@ def test_a_configured_gateway_queues_the_cards_notices(session, world, issuer, k
         cards.set_first_pin(session, card=issued.card, pin="480913", ip=None, now=kit.T0)
         (notice,) = owners.notices_of(session, person_id=owner.person.id)
         assert notice.delivery == PENDING and notice.next_attempt_at == kit.T0
-        assert owners.delivery_label(notice, owner.person) == "正在发送短信（139****5678）"
+        assert owners.delivery(notice, owner.person) == {"label": "正在发送短信", "phone": "139****5678", "attempts": 0}
     finally:
         monkeypatch.delenv("ASSEMBLY_SMS_GATEWAY_URL")
         get_settings.cache_clear()
