@@ -121,6 +121,7 @@ def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: dat
            for name in ("created_at", "published_at", "rc_notified_at", "opens_at", "closes_at", "closed_at",
                         "announced_at", "final_at")},
         "earliest_open": meetings.earliest_open(meeting.published_at).isoformat() if meeting.published_at else None,
+        "paper_until": meetings.paper_ends(meeting).isoformat() if meeting.paper_grace_days else None,
         "problems_before_open": meetings.problems_before_open(session, meeting=meeting, now=now)
         if stage in (meetings.DRAFT, meetings.NOTICE) else [],
         "motions": [],

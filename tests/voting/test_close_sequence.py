@@ -23,7 +23,7 @@ from assembly.db import unit_of_work
 from assembly.errors import Conflict
 from assembly.notify.models import NotificationRecord
 from assembly.register.models import Estate
-from assembly.voting import casting, closing, meetings, paper
+from assembly.voting import casting, closing, meetings, paper, views
 from assembly.voting.models import Ballot, Meeting
 
 from .meeting_world import build_estate, open_meeting, start_time
@@ -84,6 +84,9 @@ def test_with_a_grace_period_the_close_waits_for_paper_until_the_grace_ends(sess
     assert closed[0]["paper_until"] == format_time(closes + timedelta(days=3))
     assert _events(session, world)[-1] == "voting.closed"
     assert closing.result_of(meetings.motions_of(session, meeting=meeting)[0]) is None  # nothing counted yet
+    shown = views.meeting_json(session, estate=world.estate, meeting=meeting, now=closes)
+    assert shown["state"] == "paper" and shown["paper_until"] == (closes + timedelta(days=3)).isoformat()
+    assert "result" not in shown["motions"][0]
     with pytest.raises(Conflict) as refused:  # electronic voting is over
         _vote(session, world, meeting, "husband", "oppose", closes + timedelta(minutes=1))
     assert refused.value.code == "voting_closed"
