@@ -57,14 +57,15 @@ class _AreaTexts(dict):
 def roll_units(session: Session, *, snapshot: RollSnapshot) -> list[dict]:
     """The tally file's `units`, from the frozen roll itself: each unit of a member with the owners
     its member key names (pseudonyms) and every area source its register version records."""
-    members = dict(session.execute(  # unit code -> member key (two plain queries: SQLite plans a
+    connection = session.connection()  # Core rows: no ORM loading layer over 100,000 of them
+    members = dict(connection.execute(  # unit code -> member key (two plain queries: SQLite plans a
         select(Unit.code, RollMember.member_key)  # four-table join over 100,000 units badly)
         .select_from(RollMemberUnit)
         .join(RollMember, RollMember.id == RollMemberUnit.member_id)
         .join(Unit, Unit.id == RollMemberUnit.unit_id)
         .where(RollMember.snapshot_id == snapshot.id)
     ).all())
-    records = session.execute(  # areas as their stored integers: no Decimal per value (100,000 units)
+    records = connection.execute(  # areas as their stored integers: no Decimal per value (100,000 units)
         select(Unit.code, UnitRecord.developer,
                *(type_coerce(getattr(UnitRecord, f"area_{source}"), BigInteger) for source in AREA_SOURCES))
         # (the loop below unpacks them in AREA_SOURCES order: registry, survey, contract)
@@ -197,7 +198,7 @@ def _notify(session: Session, estate: Estate, meeting: Meeting, event: str, now:
 
 
 def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: list[dict], now: datetime) -> dict:
-    rows = session.execute(  # plain rows, not ORM objects: 90,000 of them at close
+    rows = session.connection().execute(  # Core rows, not ORM objects: 90,000 of them at close
         select(Ballot.entry_index, Ballot.member_key, Ballot.salt, Ballot.unit, Ballot.choice, Ballot.by)
         .where(Ballot.motion_id == motion.id).order_by(Ballot.cast_at, Ballot.entry_index)
     ).all()
