@@ -41,8 +41,9 @@ def _context(request: Request, session, estate: Estate, meeting, motion, found, 
     if len(found.units) > WHOLE_MAP_UNITS and shown:  # 100,000 units: one building per page
         chosen = next((b for b in shown if b.name == building), shown[0])
         shown, context["building"] = [chosen], chosen.name
-    unplaced = estate_map.unplaced  # few, and listed on every page
+    unplaced = estate_map.unplaced[:WHOLE_MAP_UNITS]  # usually few; listed on every page (all of them in the CSV)
     return context | {"map": estate_map, "shown": shown, "unplaced": unplaced,
+                      "unplaced_more": len(estate_map.unplaced) - len(unplaced),
                       "lists": participation.by_building(shown, unplaced)}
 
 

@@ -46,18 +46,26 @@ def test_no_list_before_voting_opens(session):
     assert participation.participation(session, meeting=meeting, motion=motion) is None
 
 
-def test_two_queries_whatever_the_size_of_the_estate(session):
+def test_a_few_queries_whatever_the_size_and_the_roll_read_once(session):
     world = build_estate(session, extra=40)
     meeting, opened = open_meeting(session, world, now=start_time())
     (motion,) = meetings.motions_of(session, meeting=meeting)
-    statements = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731 - the statement of before_cursor_execute
-    event.listen(session.get_bind(), "before_cursor_execute", listen)
-    try:
-        found = participation.participation(session, meeting=meeting, motion=motion)
-    finally:
-        event.remove(session.get_bind(), "before_cursor_execute", listen)
-    assert len(found.units) == 45 and len(statements) == 2
+
+    def statements_of_one_look() -> tuple[list[str], participation.Participation]:
+        statements = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731 - the statement of before_cursor_execute
+        event.listen(session.get_bind(), "before_cursor_execute", listen)
+        try:
+            return statements, participation.participation(session, meeting=meeting, motion=motion)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", listen)
+
+    first, found = statements_of_one_look()
+    assert len(found.units) == 45 and len(first) == 3  # the snapshot, the members with a ballot, the roll's units
+    _vote(session, world, meeting, motion, "extra7", "agree", opened)
+    again, found = statements_of_one_look()
+    assert len(again) == 2 and not any("roll_member_unit" in statement for statement in again)  # the roll is kept
+    assert found.voted == ["2-1-108"]  # and the ballots are read afresh
 
 
 def test_unit_codes_make_buildings_floors_and_rooms():
