@@ -200,3 +200,29 @@ def test_attachments_stay_inside_their_estate(site):
     assert owner.get(f"/estate/beta{path}").status_code == 403
     assert chair.post(f"/api/estates/beta/meetings/{ids[0]}/motions/{ids[1]}/attachments",
                       files={"file": ("x.pdf", PDF, "application/pdf")}).status_code == 403
+
+
+def test_an_export_with_attachment_entries_verifies_offline(engine_copy, tmp_path):
+    from assembly.audit import service as audit_service
+    from assembly.audit.verify import verify_export
+    from assembly.config import get_settings
+
+    now = start_time()
+    with unit_of_work(engine_copy) as session:
+        world = build_estate(session)
+        meeting = draft_meeting(session, world, now=now)
+        (motion,) = meetings.motions_of(session, meeting=meeting)
+        for name, content in (("a.pdf", PDF), ("b.png", PNG)):
+            attachments.add(session, meeting=meeting, motion=motion, principal=world.chair, now=now,
+                            upload=attachments.check_upload(filename=name, content=content))
+        removed = attachments.listed(session, motion_ids=[motion.id])[motion.id][1].id
+        attachments.remove(session, meeting=meeting, motion=motion, attachment_id=removed, principal=world.chair,
+                           now=now)
+        meetings.publish(session, meeting=meeting, estate=world.estate, principal=world.chair, now=now)
+        out = tmp_path / "export"
+        audit_service.export(session, settings=get_settings(), estate=world.estate, out=out)
+    report = verify_export(out)
+    assert report.ok, report.render_text("en")
+    types = [json.loads(line)["type"] for line in (out / "entries.jsonl").read_text().splitlines()]
+    assert [t for t in types if t.startswith(("attachment.", "meeting.published"))] == [
+        "attachment.added", "attachment.added", "attachment.removed", "meeting.published"]
