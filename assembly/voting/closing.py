@@ -58,26 +58,24 @@ def roll_units(session: Session, *, snapshot: RollSnapshot) -> list[dict]:
     """The tally file's `units`, from the frozen roll itself: each unit of a member with the owners
     its member key names (pseudonyms) and every area source its register version records."""
     connection = session.connection()  # Core rows: no ORM loading layer over 100,000 of them
-    members = dict(connection.execute(  # unit code -> member key (two plain queries: SQLite plans a
-        select(Unit.code, RollMember.member_key)  # four-table join over 100,000 units badly)
-        .select_from(RollMemberUnit)
+    members = dict(connection.execute(  # unit id -> member key (two plain queries: SQLite plans a
+        select(RollMemberUnit.unit_id, RollMember.member_key)  # four-table join over 100,000 units badly)
         .join(RollMember, RollMember.id == RollMemberUnit.member_id)
-        .join(Unit, Unit.id == RollMemberUnit.unit_id)
         .where(RollMember.snapshot_id == snapshot.id)
     ).all())
     records = connection.execute(  # areas as their stored integers: no Decimal per value (100,000 units)
-        select(Unit.code, UnitRecord.developer,
+        select(Unit.code, UnitRecord.unit_id, UnitRecord.developer,
                *(type_coerce(getattr(UnitRecord, f"area_{source}"), BigInteger) for source in AREA_SOURCES))
         # (the loop below unpacks them in AREA_SOURCES order: registry, survey, contract)
         .join(Unit, Unit.id == UnitRecord.unit_id)
         .where(UnitRecord.version_id == snapshot.version_id)
     ).all()
-    rows = sorted((row for row in records if row[0] in members), key=itemgetter(0))  # codes are unique
+    rows = sorted((row for row in records if row[1] in members), key=itemgetter(0))  # codes are unique
     texts = _AreaTexts()
     owners_of: dict[str, list[str]] = {}
     units = []
     append = units.append
-    for code, developer, registry, survey, contract in rows:  # AREA_SOURCES order
+    for code, unit_id, developer, registry, survey, contract in rows:  # AREA_SOURCES order
         area = {}
         if registry is not None:
             area["registry"] = texts[registry]
@@ -88,7 +86,7 @@ def roll_units(session: Session, *, snapshot: RollSnapshot) -> list[dict]:
         if developer:
             append({"id": code, "developer": True, "area": area})
             continue
-        key = members[code]
+        key = members[unit_id]
         owners = owners_of.get(key)
         if owners is None:
             owners = owners_of[key] = key.removeprefix("owners:").split("+")
