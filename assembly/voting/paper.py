@@ -261,4 +261,5 @@ def _why(ballots: list[tuple[str, datetime]], counted: int | None, revote: str) 
     if by in ("paper", "owner") and "proxy" in beaten and all(b == "proxy" for b in beaten):
         return f"计入{BY_LABELS[by]}：业主本人的投票（含纸质票）优先于代理人的投票，不论先后。"
     rule = "以最后一次投票为准，计入时间最晚的一张" if revote == "last" else "以第一次投票为准，计入时间最早的一张"
-    return f"计入{BY_LABELS[by]}（{meetings._local(when)}）：本次会议{rule}（纸质票以投入票箱的时间计）。"
+    proxy = "；代理人的投票不计（业主本人的投票优先）" if by != "proxy" and "proxy" in beaten else ""
+    return f"计入{BY_LABELS[by]}（{meetings._local(when)}）：本次会议{rule}（纸质票以投入票箱的时间计）{proxy}。"

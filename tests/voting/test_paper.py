@@ -196,3 +196,19 @@ def test_observers_see_the_case_before_announce_without_choices(session):
     (case,) = paper.both_kinds(session, meeting=meeting)
     assert case.member_key == held.member_key and meeting.announced_at is None
     assert case.ballots[case.counted][0] == "owner"  # revote last: the electronic ballot was later
+
+
+def test_a_paper_ballot_beats_a_proxy_ballot_whatever_the_order(session):
+    world, meeting, opened = _closed(session)
+    motion = meetings.motions_of(session, meeting=meeting)[0]
+    (held,) = casting.holdings(session, meeting=meeting, pseudonym=world.owner("extra2").pseudonym)
+    session.add(Ballot(motion_id=motion.id, estate_id=world.estate.id, member_key=held.member_key,  # the proxy's,
+                       unit=held.units[0], by="proxy", choice="oppose", salt=b"\x00" * 32,  # cast last
+                       commitment="0" * 64, cast_at=meeting.closes_at - timedelta(minutes=1), entry_index=0,
+                       idempotency_key="proxy"))
+    now = _close(session, meeting)
+    entry = _enter(session, world, meeting, unit=held.units[0], choice="agree", now=now)
+    paper.confirm(session, meeting=meeting, entry_id=entry.id, principal=world.member, choice="agree", now=now)
+    (case,) = paper.both_kinds(session, meeting=meeting)
+    assert [by for by, _ in case.ballots] == ["paper", "proxy"] and case.ballots[case.counted][0] == "paper"
+    assert "代理人" in case.reason and "不论先后" in case.reason
