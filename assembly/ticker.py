@@ -30,7 +30,9 @@ def tick(engine: Engine, settings: Settings, now=None) -> None:
     from assembly.voting.closing import close_due_meetings
     from assembly.voting.objections import finalize_due_meetings
 
-    with unit_of_work(engine) as session:  # close, count and announce the meetings whose voting ended
+    # end electronic voting when it is due (and count at once without a paper phase); count and
+    # announce the meetings whose paper phase has run (assembly.voting.closing)
+    with unit_of_work(engine) as session:
         closed = close_due_meetings(session, now=now or utcnow())
     with unit_of_work(engine) as session:  # results whose objection period has run become final
         final = finalize_due_meetings(session, now=now or utcnow())
