@@ -68,39 +68,39 @@ class HashReader:
             raise LookupError(f"stored hash {error.args[0]} of estate {self.estate_id} is missing") from None
 
 
-def _lock(session: Session, estate_id: int) -> AuditLog:
-    """The estate's sequencer row, locked for this transaction (created on first use)."""
-    query = select(AuditLog).where(AuditLog.estate_id == estate_id).execution_options(populate_existing=True)
+def _lock(session: Session, estate_id: int) -> tuple[AuditLog, datetime | None]:
+    """The estate's sequencer row, locked for this transaction (created on first use), and the time
+    of its last entry — one query (a ballot's append is on the hot path of casting)."""
+    last_at = (
+        select(AuditEntry.at)
+        .where(AuditEntry.estate_id == AuditLog.estate_id, AuditEntry.idx == AuditLog.size - 1)
+        .correlate(AuditLog)
+        .scalar_subquery()
+    )
+    query = select(AuditLog, last_at).where(AuditLog.estate_id == estate_id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    log = session.scalars(query).first()
-    if log is None:
+        query = query.with_for_update(of=AuditLog)
+    row = session.execute(query).first()
+    if row is None:
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
             session.execute(pg_insert(AuditLog).values(estate_id=estate_id, size=0).on_conflict_do_nothing())
         else:
             session.execute(insert(AuditLog).values(estate_id=estate_id, size=0))
-        log = session.scalars(query).one()
-    return log
-
-
-def _last_time(session: Session, estate_id: int, size: int) -> datetime | None:
-    if size == 0:
-        return None
-    return session.scalar(select(AuditEntry.at).where(AuditEntry.estate_id == estate_id, AuditEntry.idx == size - 1))
+        row = session.execute(query).one()
+    return row[0], row[1]
 
 
 def append_many(session: Session, *, estate_id: int, pending: Sequence[PendingEntry]) -> list[int]:
     """Append entries in order; returns their indexes. Nothing is committed here."""
     if not pending:
         return []
-    log = _lock(session, estate_id)
+    log, latest = _lock(session, estate_id)
     reader = HashReader(session, estate_id)
     start = log.size
     # Times never go backwards in a log (the verifier checks it): an entry whose caller's clock
     # lags the last entry's (concurrent requests, a test clock) is logged at the last entry's time.
-    latest = _last_time(session, estate_id, start)
     entry_rows, hash_rows = [], []
     for offset, item in enumerate(pending):
         index = start + offset
