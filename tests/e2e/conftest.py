@@ -128,12 +128,15 @@ def page(request, chromium):
 
 @pytest.fixture
 def screenshot():
-    """Save a full-page screenshot under tests/artifacts/ (README and docs pick the best ones)."""
+    """Save a full-page screenshot under tests/artifacts/ (README and docs pick the best ones); with
+    `at`, a screenful starting at that element instead (for pages too long to show whole)."""
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str, *, at: str | None = None) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}-{page.viewport_name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if at:
+            page.locator(at).first.evaluate("element => element.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(path), full_page=at is None)
         return path
 
     return take
