@@ -13,8 +13,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
+from assembly.auth.models import Account
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for
 from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
@@ -84,13 +86,22 @@ def _entry_json(estate: Estate, entry: PaperEntry) -> dict:
             "scan": f"{_base(estate, entry.meeting_id)}/{entry.id}/scan"}
 
 
+def _names(session, entries: list[PaperEntry]) -> dict[str, str]:
+    """Who entered and who checked, by the committee accounts' names (the log holds their pseudonyms)."""
+    ids = {e.entered_by for e in entries} | {e.checked_by for e in entries if e.checked_by}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Account.pseudonym, Account.display_name).where(Account.pseudonym.in_(ids))).all())
+
+
 def _context(request: Request, session, estate: Estate, meeting: Meeting, principal: Principal) -> dict:
     now = now_for(request)
     stage = meetings.state(meeting, now)
     motions = meetings.motions_of(session, meeting=meeting)
+    entries = paper.entries_of(session, meeting=meeting)
     return {"estate": estate, "meeting": meeting, "stage": stage, "stage_label": meetings.STATE_LABELS[stage],
             "motions": motions, "motion_of": {m.id: m for m in motions},
-            "entries": paper.entries_of(session, meeting=meeting), "pending": paper.pending(session, meeting=meeting),
+            "entries": entries, "names": _names(session, entries), "pending": paper.pending(session, meeting=meeting),
             "both": paper.both_kinds(session, meeting=meeting), "by_labels": paper.BY_LABELS,
             "state_labels": paper.STATE_LABELS, "paper_ends": meetings.paper_ends(meeting),
             "me": meetings.actor_of(principal).id, "may": principal.may, "Action": Action,

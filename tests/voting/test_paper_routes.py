@@ -93,6 +93,7 @@ def test_two_committee_people_enter_confirm_and_finish_while_observers_watch(sit
 
     watched = observer.get(base)
     assert watched.status_code == 200 and "同时有纸质票和电子票的表决权" in watched.text
+    assert "测试chair" in watched.text and "测试委员" in watched.text  # who entered and who checked, by name
     assert "同意" not in watched.text and "反对" not in watched.text  # never how anyone voted
     assert "录入一张纸质选票" not in watched.text and "录入完毕，开票计票" not in watched.text
     both = observer.get(api).json()["both"]
