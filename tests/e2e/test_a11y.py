@@ -4,7 +4,8 @@
 One walk per viewport through the states people meet (public pages, the card's activation and PIN,
 the owner's home, meetings, a motion, the confirmation, the receipt, the result; the committee's
 drafting; the observer's log; the residents' committee's inbox; the screen login; the second factor;
-the error pages), collecting every page's violations and reporting them all at once.
+the error pages), collecting every page's violations and reporting them all at once. On the phone
+each page is also checked at 360 px wide: nothing may scroll sideways.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from .world import PIN, card_login, staff_login
 
 
 def test_every_main_page_passes_the_accessibility_audit(live_server, page, world, demo_logins, clock, axe):
-    base, found, small = live_server.url, {}, {}
+    base, found, small, sideways = live_server.url, {}, {}, {}
 
     def audit(name: str) -> None:
         page.wait_for_load_state("load")
         found[name] = axe(page)
         small[name] = small_targets(page)
+        if page.viewport_name == "phone":  # readable on the narrowest phones too: no sideways scrolling
+            for width in (360, 390):
+                page.set_viewport_size({"width": width, "height": 844})
+                if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"):
+                    sideways.setdefault(name, []).append(width)
 
     estate = f"{base}/estate/{DEMO_CODE}"
     for name, path in (("front", "/"), ("estate", f"/estate/{DEMO_CODE}"), ("login", "/login"),
@@ -120,3 +126,4 @@ def test_every_main_page_passes_the_accessibility_audit(live_server, page, world
         describe_violations(problems)
     cramped = {name: targets for name, targets in small.items() if targets}
     assert not cramped, f"{page.viewport_name}: touch targets under 44×44 px: {cramped}"
+    assert not sideways, f"pages that scroll sideways at these widths (px): {sideways}"

@@ -74,3 +74,8 @@ def test_the_chair_drafts_publishes_opens_and_watches_turnout(live_server, demo_
     assert page.locator(".result .bar .mark.mark-2-3").count() == 2
     assert _no_sideways_scrolling(page)
     screenshot(page, "committee-result")
+
+    page.emulate_media(media="print")  # the result on paper, for the notice board
+    assert page.locator("header.site nav").is_hidden() and page.locator("footer.site").is_hidden()
+    assert page.locator(".result .bar .fill").first.is_visible()
+    assert "获得通过" in page.locator("main").inner_text()
