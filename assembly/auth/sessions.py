@@ -6,7 +6,7 @@ idle timeout. `now` is always a parameter: tests move the clock instead of sleep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -40,6 +40,9 @@ class ActiveSession:
     row: AuthSession
     sid: str
     needs_touch: bool  # last_seen_at is older than TOUCH_EVERY
+    # The card, person or account read with the row: held here so that they stay in the session's
+    # (weak) identity map for principal_for.
+    with_row: tuple = field(default=(), repr=False, compare=False)
 
 
 def start(
@@ -93,10 +96,19 @@ def resolve(session: Session, *, token: str | None, settings: Settings, now: dat
     sid = tokens.decode_session_token(token or "", secret_key=settings.secret_key, now=now)
     if sid is None:
         return None
-    row = session.scalars(select(AuthSession).where(AuthSession.sid_hash == tokens.sha256_hex(sid))).first()
+    # The card and its owner (or the account) come in the same statement: principal_for then finds
+    # them in the session's identity map instead of asking twice more on every request.
+    found = session.execute(
+        select(AuthSession, OwnerCard, Person, Account)
+        .outerjoin(OwnerCard, OwnerCard.id == AuthSession.card_id)
+        .outerjoin(Person, Person.id == OwnerCard.person_id)
+        .outerjoin(Account, Account.id == AuthSession.account_id)
+        .where(AuthSession.sid_hash == tokens.sha256_hex(sid))
+    ).first()
+    row = found[0] if found else None
     if row is None or inactive_reason(row, settings=settings, now=now) is not None:
         return None
-    return ActiveSession(row, sid, now - row.last_seen_at >= TOUCH_EVERY)
+    return ActiveSession(row, sid, now - row.last_seen_at >= TOUCH_EVERY, tuple(found[1:]))
 
 
 def touch(session: Session, *, session_id: int, now: datetime) -> None:
