@@ -79,6 +79,10 @@ test-a11y: install-test browser
 bench: install-test
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# Ballots over HTTP against a real uvicorn, SQLite and PostgreSQL, 50 and 200 clients (~4 min; also part of `make bench`).
+bench-http: install-test
+	$(BIN)/python bench/bench_http_ballots.py
+
 # Message catalogs: extract from templates and marked Python strings, update zh_CN (identity) and en.
 # The .po files are read at run time (no .mo to compile), so `install` needs nothing from here.
 i18n: install
