@@ -137,3 +137,12 @@ def check_login(session: Session, *, id_key: str, code: str, id_tail: str, ip: s
                   method="proxy_code", actor_pseudonym=login.pseudonym, actor_role="proxy")
     session.flush()
     return Attempt(login)
+
+
+def code_matches(login: ProxyLogin, code: str) -> bool:
+    """Whether `code` is the login's current code (to print the slip the committee was just shown)."""
+    code = normalize_code(code)
+    if not CODE_RE.fullmatch(code) or login.handle is None or code[:HANDLE_LEN] != login.handle:
+        hashing.spend_dummy_verification()
+        return False
+    return hashing.verify_secret(login.code_hash, code[HANDLE_LEN:])

@@ -10,6 +10,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from assembly.auth import proxy_login
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
@@ -147,6 +148,26 @@ def reissue(meeting: IdPath, login: IdPath, request: Request, session: views.Ses
     except AssemblyError as error:
         return _list_page(request, session, estate, found, principal, error=zh(error.message), status=error.status)
     return _slip(request, estate, found, target, code)
+
+
+@router.post("/estate/{code}/meetings/{meeting}/proxy-logins/{login}/slip.pdf")
+async def slip_pdf(meeting: IdPath, login: IdPath, request: Request, session: views.SessionDep,
+                   estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)]):
+    """The slip as a PDF, from the code the slip page showed (posted back; checked against its hash)."""
+    from assembly.voting.proxy_slip import slip_pdf as render_slip
+
+    found = proxy_api._published(request, session, estate, meeting)
+    target = proxies.get_login(session, meeting=found, login_id=login)
+    code = str((await request.form()).get("code") or "")[:40]
+    if not proxy_login.code_matches(target, code):
+        raise InvalidInput("登录码已失效或不正确，请补发新的登录码 / not the proxy's current code; reissue it",
+                           code="proxy_code_mismatch")
+    data = render_slip(estate=estate.name, meeting=found.title, proxy_name=target.name,
+                       code=proxy_login.format_code(proxy_login.normalize_code(code)),
+                       login_url=request.app.state.settings.site_url.rstrip("/") + "/proxy/login",
+                       issued=target.code_issued_at.astimezone(meetings.SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="proxy-slip-{target.id}.pdf"', "Cache-Control": "no-store"})
 
 
 # --- the proxy ----------------------------------------------------------------------------------

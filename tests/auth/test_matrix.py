@@ -260,6 +260,8 @@ EXPECTED: dict[tuple[str, str], Case] = {
                                                                                       answers(403, anon=401)),
     ("POST", "/estate/{code}/meetings/{meeting}/proxy-logins/{login}/reissue"): scoped(CONVENERS_404,
                                                                                       answers(403, anon=401)),
+    ("POST", "/estate/{code}/meetings/{meeting}/proxy-logins/{login}/slip.pdf"): scoped(CONVENERS_404,
+                                                                                       answers(403, anon=401)),
     ("GET", "/api/estates/{code}/meetings/{meeting}/proxies/mine"): scoped(OWNER_404, answers(403, anon=401)),
     ("POST", "/api/estates/{code}/meetings/{meeting}/proxies"): scoped(OWNER_404, answers(403, anon=401)),
     ("POST", "/api/estates/{code}/meetings/{meeting}/proxies/{appointment}/withdraw"): scoped(

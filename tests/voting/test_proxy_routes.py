@@ -136,6 +136,12 @@ def test_the_pages_appoint_confirm_show_the_slip_and_vote(voting_web):
     assert slip.status_code == 200 and "只显示这一次" in slip.text
     code = re.search(r'id="proxy-code"><strong>([A-Z0-9-]+)<', slip.text).group(1)
     assert code not in chair.get(f"{page}/proxies").text
+    login = re.search(r'/proxy-logins/(\d+)/slip.pdf', slip.text).group(1)
+    token = CSRF.search(slip.text).group(1)
+    printed = chair.post(f"{page}/proxy-logins/{login}/slip.pdf", data={"code": code, "csrf_token": token})
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF-")
+    forged = chair.post(f"{page}/proxy-logins/{login}/slip.pdf", data={"code": code[:-1] + "2", "csrf_token": token})
+    assert forged.status_code == 422 and "补发" in forged.text
     rc = web.staff("rc-staff")
     assert rc.get(f"{page}/proxies").status_code == 200 and "核对无误" not in rc.get(f"{page}/proxies").text
     web.clock.advance(days=16)
