@@ -82,6 +82,19 @@ def test_a_sale_ends_the_sellers_card_at_once_when_no_meeting_froze_them(session
     assert not again.created and len(_ended_entries(session, world.alpha.estate)) == 1
 
 
+def test_a_log_with_card_ended_verifies_offline(session, world, issuer, kit, tmp_path):
+    from assembly.audit import service as audit_service
+    from assembly.audit.verify import verify_export
+
+    issued = kit.issue(session, world.alpha.owners[0], issuer)
+    _sell(session, world, kit)
+    assert issued.card.revoked_at is not None
+    out = tmp_path / "export"
+    audit_service.export(session, settings=get_settings(), estate=world.alpha.estate, out=out)
+    report = verify_export(out)
+    assert report.ok, report.render_text("en")
+
+
 def test_a_card_of_a_seller_frozen_in_an_open_meeting_waits_for_its_announcement(session, world, issuer, kit):
     seller = world.alpha.owners[0]
     issued = kit.issue(session, seller, issuer)

@@ -222,3 +222,21 @@ def test_the_committee_records_the_signed_form_on_its_page(site):
     assert "投票人：<strong>李*英</strong>" in chair.get(done.headers["location"]).text
     assert chair.post("/estate/alpha/voters", data={"unit": "1-1-101", "voter": wife,
                                                     "evidence_ref": "x"}).status_code == 422  # not co-owned
+
+
+def test_the_estates_log_with_voter_and_card_entries_verifies_offline(session, tmp_path):
+    from assembly.audit import service as audit_service
+    from assembly.audit.verify import verify_export
+    from assembly.config import get_settings
+
+    world = build_estate(session)
+    now = start_time()
+    husband = world.owners["husband"]
+    proposal = voters.propose(session, principal=world.owner("wife"), unit="1-1-102", voter=husband.pseudonym, now=now)
+    voters.agree(session, principal=world.owner("husband"), designation_id=proposal.id, now=now)
+    voters.record_form(session, principal=world.chair, estate=world.estate, unit="1-1-102",
+                       voter=world.owners["wife"].pseudonym, evidence_ref="书面指定 9", now=now)
+    out = tmp_path / "export"
+    audit_service.export(session, settings=get_settings(), estate=world.estate, out=out)
+    report = verify_export(out)
+    assert report.ok, report.render_text("en")
