@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from assembly.audit.entries import ballot_commitment, parse_time
+from assembly.audit.proxy_check import Authorisations
 from assembly.audit.report import Findings, Words
 
 Recount = Callable[[dict], dict]
@@ -109,6 +110,7 @@ class Ledger:
         self.motions: dict[str, _Motion] = {}
         self.paper_phases: set[str] = set()  # meetings whose voting.closed opened a paper-entry phase
         self.seen = {"ballots": 0, "opened": 0, "closed": 0, "results": 0, "objections": 0}
+        self.proxies = Authorisations()
 
     def fail(self, check: str, index: int, en: str, zh: str) -> None:
         self.findings.fail(check, index, Words(f"entry {index}: {en}", f"第 {index} 条：{zh}"))
@@ -127,6 +129,8 @@ class Ledger:
         }.get(kind)
         if kind in ("objection.filed", "objection.upheld", "objection.dismissed"):
             handler = self._objection
+        if kind in ("proxy.confirmed", "proxy.withdrawn"):
+            self.proxies.feed(entry)
         if handler is not None:
             handler(index, entry)
 
@@ -197,6 +201,10 @@ class Ledger:
         if not motion.roll.opens <= when <= motion.roll.closes:
             self.fail("ballots.window", index, f"ballot cast at {entry['time']}, outside the voting window",
                       f"投票时间 {entry['time']} 不在投票期间内")
+        if entry["by"] == "proxy" and not self.proxies.allows(meeting=motion.roll.meeting, member=member,
+                                                              actor=entry["actor"]):  # type: ignore[arg-type]
+            self.fail("ballots.roll", index, f"proxy ballot for {member} without a confirmed authorisation in force",
+                      f"{member} 的代理投票没有经确认且有效的授权委托")
         logged = parse_time(entry["at"])
         if entry["by"] == "paper":  # entered after close, within the paper phase the roll's meeting opened
             if motion.roll.meeting not in self.paper_phases or logged < motion.roll.closes:
@@ -393,8 +401,9 @@ class Ledger:
         ok("register.versions", Words(f"register versions: {self.register_version}, numbered without gaps",
                                       f"名册版本 {self.register_version} 个，编号连续"))
         ok("roll", Words(f"frozen rolls: {len(self.rolls)}, each adding up", f"{len(self.rolls)} 份冻结名册合计正确"))
-        ok("ballots.roll", Words(f"ballots: {seen['ballots']}, all from members of the frozen roll",
-                                 f"全部 {seen['ballots']} 张选票来自冻结名册中的成员"))
+        ok("ballots.roll", Words(f"ballots: {seen['ballots']}, all from members of the frozen roll "
+                                 "(a proxy's under a confirmed authorisation)",
+                                 f"全部 {seen['ballots']} 张选票来自冻结名册中的成员（代理投票均有经确认的授权委托）"))
         ok("ballots.window", Words("every ballot inside its voting window", "每张选票均在投票期间内"))
         ok("ballots.openings", Words(f"opened and matching their commitments: {seen['opened']} ballots; "
                                      f"still sealed because voting is not closed: {sealed}",

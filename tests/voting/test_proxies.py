@@ -332,3 +332,30 @@ def test_an_export_with_proxy_ballots_verifies(engine_copy, tmp_path):
         audit_service.export(session, settings=settings, estate=estate, out=out)
     run = CliRunner().invoke(cli, ["audit", "verify", str(out)])
     assert run.exit_code == 0, run.output
+
+
+def test_the_verifier_refuses_a_proxy_ballot_without_a_confirmed_authorisation_in_force(tmp_path):
+    from assembly.audit.report import Findings
+    from assembly.audit.semantics import Ledger
+
+    findings = Findings()
+    ledger = Ledger(findings, tmp_path)
+    member = "owners:pA"
+    ledger.feed(0, {"type": "register.version", "version": 1})
+    ledger.feed(1, {"type": "roll.frozen", "meeting": "meeting-1", "motions": ["motion-1"], "register_version": 1,
+                    "revote": "last", "opens_at": "2026-12-01T00:00:00Z", "closes_at": "2026-12-31T00:00:00Z",
+                    "members": [{"member": member, "units": ["u1"], "area": "100", "heads": 1}],
+                    "totals": {"area": "100", "heads": 1}})
+
+    def ballot(index: int, proxy: str) -> None:
+        ledger.feed(index, {"type": "ballot.cast", "at": "2026-12-02T00:00:00Z",
+                            "actor": {"id": proxy, "role": "proxy"}, "motion": "motion-1", "member": member, "by": "proxy", "commitment": "0" * 64,
+                            "time": "2026-12-02T00:00:00Z"})
+
+    ballot(2, "x1")  # nothing confirmed yet
+    ledger.feed(3, {"type": "proxy.confirmed", "meeting": "meeting-1", "member": member, "proxy": "x1"})
+    ballot(4, "x1")  # in force
+    ballot(5, "x2")  # another proxy
+    ledger.feed(6, {"type": "proxy.withdrawn", "meeting": "meeting-1", "member": member, "proxy": "x1"})
+    ballot(7, "x1")  # withdrawn
+    assert findings.count["ballots.roll"] == 3 and findings.first["ballots.roll"][0] == 2
