@@ -117,6 +117,8 @@ def owner_holdings(session: Session, *, meeting: Meeting, pseudonym: str) -> lis
 
 
 def _holding(session: Session, meeting: Meeting, principal: Principal, member_key: str) -> casting.Holding:
+    if not member_key:
+        raise InvalidInput("请选择要委托的表决权（房屋） / the member (unit) is required", code="member_required")
     held = {h.member_key: h for h in owner_holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "")}
     if member_key not in held:
         raise Forbidden("您不是该表决权的业主，不能为其委托代理人 / you are not an owner of this member",

@@ -56,6 +56,8 @@ def test_the_api_round_trip_with_stable_codes(voting_web):
     base = f"/api/estates/alpha/meetings/{web.meeting_id}"
     owner = web.owner("single")
     member = _member(owner, base)
+    empty = owner.post(f"{base}/proxies", json={"member": member})
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "member_required"
     bad = owner.post(f"{base}/proxies", data={"member": member, "proxy_name": "赵代理",
                                                "proxy_id_number": PROXY_NUMBER},
                      files={"document": ("a.pdf", b"<html>not a pdf</html>", "application/pdf")})
