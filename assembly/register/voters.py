@@ -211,6 +211,7 @@ def _pending(session: Session, *, principal: Principal, designation_id: int) -> 
     if designation is None or not principal.covers(designation.estate_id):
         raise NotFound("没有这项提议 / no such proposal", code="designation_not_found")
     _lock_estate(session, designation.estate_id)
+    session.refresh(designation)  # as committed by whoever held the lock before us
     mine = {member.key: member for member in members(session, estate_id=designation.estate_id,
                                                      person_id=principal.person_id)}
     member = mine.get(designation.member_key)

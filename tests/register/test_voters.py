@@ -240,3 +240,55 @@ def test_the_estates_log_with_voter_and_card_entries_verifies_offline(session, t
     audit_service.export(session, settings=get_settings(), estate=world.estate, out=out)
     report = verify_export(out)
     assert report.ok, report.render_text("en")
+
+
+def test_co_owners_agreeing_at_the_same_moment_make_the_voter_take_effect_once(engine_copy):
+    """Three co-owners; the two others agree at once: both agreements count and exactly one
+    `voter.designated` follows (the estate row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
+    import threading
+    from decimal import Decimal
+
+    from assembly.auth.permissions import Principal, Role
+    from assembly.config import get_settings
+    from assembly.db import unit_of_work
+    from assembly.register import identity, service
+    from assembly.register.estates import onboard_estate
+    from assembly.register.models import Estate, Person
+    from assembly.register.rows import RegisterRow
+    from assembly.register.voter_models import VoterDesignation
+    from tests.voting.meeting_world import id_number
+
+    key = get_settings().id_hash_key
+    numbers = [id_number(300 + n) for n in range(3)]
+    with unit_of_work(engine_copy) as session:
+        estate = onboard_estate(session, code="trio", name="三人小区", district="区", street_office="街道",
+                                community="社区", residents_committee="居委会")
+        service.apply_register(session, estate=estate, id_key=key, reason="测试", evidence_ref="t", actor="test", rows=[
+            RegisterRow(unit="1-1-101", registry=Decimal("90"), owner_name=name, id_number=number)
+            for name, number in zip(("甲一一", "乙二二", "丙三三"), numbers, strict=True)])
+        people = [session.scalars(select(Person).where(Person.id_hash == identity.id_hash(key, n))).one()
+                  for n in numbers]
+        principals = [Principal(kind="owner", role=Role.OWNER, estate_ids=frozenset({estate.id}), person_id=p.id,
+                                pseudonym=p.pseudonym) for p in people]
+        proposal = voters.propose(session, principal=principals[0], unit="1-1-101", voter=people[2].pseudonym,
+                                  now=start_time())
+        proposal_id, estate_id = proposal.id, estate.id
+    barrier, outcomes = threading.Barrier(2), []
+
+    def agree(principal):
+        barrier.wait()
+        with unit_of_work(engine_copy) as session:
+            voters.agree(session, principal=principal, designation_id=proposal_id, now=start_time())
+            outcomes.append("agreed")
+
+    threads = [threading.Thread(target=agree, args=(p,)) for p in principals[1:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["agreed", "agreed"]
+    with unit_of_work(engine_copy) as session:
+        assert session.get(VoterDesignation, proposal_id).state == IN_FORCE
+        estate = session.get(Estate, estate_id)
+        assert [e["type"] for e in _entries(session, estate)] == [
+            "voter.proposed", "voter.agreed", "voter.agreed", "voter.designated"]
