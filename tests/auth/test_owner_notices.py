@@ -280,3 +280,33 @@ def test_production_refuses_a_plain_http_gateway_or_one_without_a_secret():
     with pytest.raises(ConfigurationError):
         check_secrets(Settings(**base, sms_gateway_url="https://sms.example/send"))
     assert check_secrets(Settings(**base, sms_gateway_url="https://sms.example/send", sms_gateway_secret=SECRET))
+
+
+def test_two_tickers_never_claim_the_same_notice(engine_copy, kit):
+    import threading
+
+    from assembly.db import unit_of_work
+
+    url = "http://127.0.0.1:9/messages"
+    with unit_of_work(engine_copy) as session:
+        world = kit.build_world(session, extra_owners=6)
+        for owner in world.alpha.owners:
+            person = session.get(Person, owner.person.id)
+            person.phone = PHONE
+            owners.tell(session, person=person, event="card.activated", text="已激活。", now=kit.T0,
+                        settings=_gateway_settings(url))
+        queued = len(world.alpha.owners)
+    barrier, claimed = threading.Barrier(2), []
+
+    def claim():
+        barrier.wait()
+        with unit_of_work(engine_copy) as session:
+            claimed.append([message.notice_id for message in gateway.claim_due(session, now=kit.T0, limit=queued)])
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first, second = claimed
+    assert not set(first) & set(second) and len(first) + len(second) == queued
