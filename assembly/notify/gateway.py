@@ -85,7 +85,8 @@ def claim_due(session: Session, *, now: datetime, limit: int = BATCH) -> list[Ou
             continue
         if notice.estate_id not in codes:
             codes[notice.estate_id] = session.get(Estate, notice.estate_id).code
-        outgoing.append(Outgoing(notice.id, message_body(notice, phone=person.phone, estate_code=codes[notice.estate_id])))
+        body = message_body(notice, phone=person.phone, estate_code=codes[notice.estate_id])
+        outgoing.append(Outgoing(notice.id, body))
     session.flush()
     return outgoing
 

@@ -40,8 +40,9 @@ def my_voters(request: Request, session: SessionDep,
 
 
 @router.post("/me/voters", include_in_schema=False)
-def propose_voter(request: Request, session: SessionDep, principal: Annotated[Principal, require(Action.VOTER_DESIGNATE)],
-                  unit: FormText = "", voter: FormText = ""):
+def propose_voter(request: Request, session: SessionDep,
+                  principal: Annotated[Principal, require(Action.VOTER_DESIGNATE)], unit: FormText = "",
+                  voter: FormText = ""):
     try:
         voters.propose(session, principal=principal, unit=unit, voter=voter, now=now_for(request))
     except AssemblyError as error:

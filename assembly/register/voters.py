@@ -84,7 +84,8 @@ def members(session: Session, *, estate_id: int, person_id: int | None = None, u
         shared = shared.where(Ownership.unit_id.in_(select(Ownership.unit_id).where(
             Ownership.version_id == version.id, Ownership.person_id == person_id)))
     if unit is not None:
-        shared = shared.where(Ownership.unit_id.in_(select(Unit.id).where(Unit.estate_id == estate_id, Unit.code == unit)))
+        units = select(Unit.id).where(Unit.estate_id == estate_id, Unit.code == unit)
+        shared = shared.where(Ownership.unit_id.in_(units))
     rows = session.execute(select(Unit.code, Person).join(Ownership, Ownership.unit_id == Unit.id)
                            .join(Person, Person.id == Ownership.person_id)
                            .where(Ownership.version_id == version.id, Ownership.unit_id.in_(shared))

@@ -170,7 +170,8 @@ def test_the_owner_reads_their_notices_on_the_home_page_and_in_the_api(web, kit)
         issued = kit.issue(session, owner, issuer, now=web.clock.now)
         cards.set_first_pin(session, card=issued.card, pin="480913", ip=None, now=web.clock.now)
     phone = web.client()
-    phone.post(f"/c/{issued.token}/login", data={"pin": "480913", "csrf_token": kit.csrf_of(phone, f"/c/{issued.token}")})
+    phone.post(f"/c/{issued.token}/login",
+               data={"pin": "480913", "csrf_token": kit.csrf_of(phone, f"/c/{issued.token}")})
     web.clock.advance(minutes=5)
     done = phone.post("/me/pin", data={"current": "480913", "new": "735190", "confirm": "735190",
                                        "csrf_token": kit.csrf_of(phone, "/me/pin")})

@@ -185,7 +185,8 @@ def test_co_owners_propose_and_agree_on_their_pages_and_the_home_page_shows_the_
     assert "尚未推选投票人" in home and 'href="/me/voters"' in home
     page = wife.get("/me/voters").text
     assert "1-1-102" in page and "李*英" in page and "张*国" in page and "张建国" not in page
-    refused = wife.post("/me/voters", data={"unit": "1-1-102", "voter": "p-nobody", "csrf_token": _form(wife, "/me/voters")})
+    refused = wife.post("/me/voters", data={"unit": "1-1-102", "voter": "p-nobody",
+                                            "csrf_token": _form(wife, "/me/voters")})
     assert refused.status_code == 422 and "投票人必须是该房屋的共有人之一" in refused.text
     done = wife.post("/me/voters", data={"unit": "1-1-102", "voter": husband_pseudonym,
                                          "csrf_token": _form(wife, "/me/voters")})
