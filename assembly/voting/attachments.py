@@ -95,7 +95,7 @@ async def read_upload(part) -> Upload | None:
 # --- the service ------------------------------------------------------------------------------
 
 
-def _frozen(meeting: Meeting) -> Conflict:
+def _frozen() -> Conflict:
     return Conflict("会议通知已发布，议题附件已固定，不能再增删 / attachments are frozen once the notice is published",
                     code="attachments_frozen")
 
@@ -105,7 +105,7 @@ def add(session: Session, *, meeting: Meeting, motion: Motion, principal: Princi
     """Store a checked file on a draft's motion and log its SHA-256 as attachment.added."""
     meeting = meetings.lock(session, meeting)  # publishing takes the same lock: no file slips in after it
     if meeting.published_at is not None:
-        raise _frozen(meeting)
+        raise _frozen()
     held, last = session.execute(select(func.count(MotionAttachment.id), func.max(MotionAttachment.position))
                                  .where(MotionAttachment.motion_id == motion.id)).one()
     if held >= MAX_PER_MOTION:
@@ -131,7 +131,7 @@ def remove(session: Session, *, meeting: Meeting, motion: Motion, attachment_id:
     """Take a file off a draft's motion (logged as attachment.removed); refused once published."""
     meeting = meetings.lock(session, meeting)
     if meeting.published_at is not None:
-        raise _frozen(meeting)
+        raise _frozen()
     attachment = get(session, motion=motion, attachment_id=attachment_id)
     audit_log.append(session, estate_id=meeting.estate_id, type="attachment.removed",
                      actor=meetings.actor_of(principal), at=now, meeting=meetings.meeting_id(meeting),

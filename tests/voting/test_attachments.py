@@ -127,6 +127,7 @@ def test_drafting_form_takes_files_and_a_bad_one_changes_nothing(site):
     refused = chair.post("/estate/alpha/meetings", data=_form(site), files=[
         ("m1_files", ("合同.pdf", PDF, "application/pdf")), ("m1_files", ("假的.pdf", HTML, "application/pdf"))])
     assert refused.status_code == 422 and "不是 PDF、JPEG 或 PNG 文件" in refused.text and "假的.pdf" in refused.text
+    assert "请重新选择" in refused.text  # the browser keeps no chosen file: say so
     assert _count(site) == (0, 0)  # neither the meeting nor the good file was kept
     created = chair.post("/estate/alpha/meetings", data=_form(site), files=[
         ("m1_files", ("合同.pdf", PDF, "application/pdf")), ("m1_files", ("平面图.png", PNG, "image/png"))])
