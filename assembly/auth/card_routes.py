@@ -20,6 +20,7 @@ from assembly.auth.routes import principal_json
 from assembly.auth.web import FormText, api_error, begin_session, client_ip, now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput, NotFound
 from assembly.notify import owners as owner_notices
+from assembly.register.identity import mask_name
 from assembly.register.models import Community, Estate, Person
 from assembly.web.deps import SessionDep
 from assembly.web.templating import render
@@ -131,16 +132,22 @@ def _home_extras(session, person: Person) -> dict:
     """What the home page adds: the owner's notices, their co-owned units' voters, and — for a
     former owner — the open meetings their card still works for."""
     from assembly.auth.card_ends import waiting_for
-    from assembly.register import voters
 
     notices = owner_notices.notices_of(session, person_id=person.id)
-    members = voters.members(session, estate_id=person.estate_id, person_id=person.id)
     return {
         "notices": [(notice, owner_notices.EVENTS[notice.event], owner_notices.delivery(notice, person))
                     for notice in notices],
-        "voters": {code: member for member in members for code in member.units},
+        "voters": _voters_by_unit(session, person),
         "waiting_meetings": waiting_for(session, person=person),
     }
+
+
+def _voters_by_unit(session, person: Person) -> dict:
+    """Unit code → its co-owned member (with the voter in force, if any), for the owner's units."""
+    from assembly.register import voters
+
+    members = voters.members(session, estate_id=person.estate_id, person_id=person.id)
+    return {code: member for member in members for code in member.units}
 
 
 @router.get("/me", include_in_schema=False)
@@ -201,7 +208,8 @@ def api_me(request: Request, session: SessionDep, principal: CurrentPrincipal) -
     body = principal_json(principal)
     if principal.kind == "owner":
         context = _owner_context(request, session, principal)
-        body.update(estate=context["estate"].code, card=context["card"].number, units=_units_json(context["units"]),
+        body.update(estate=context["estate"].code, card=context["card"].number,
+                    units=_units_json(context["units"], _voters_by_unit(session, context["person"])),
                     recent_failures=len(context["failures"]))
     else:
         estates = session.scalars(scope_to_estates(select(Estate.code), Estate.id, principal).order_by(Estate.code))
@@ -216,9 +224,17 @@ def api_my_notices(session: SessionDep, principal: Annotated[Principal, require(
                         for notice in owner_notices.notices_of(session, person_id=principal.person_id)]}
 
 
-def _units_json(units: list[dict]) -> list[dict]:
-    return [{"unit": u["code"], "area": format_area(u["area"]), "area_source": u["area_source"],
-             "owners": u["owners"]} for u in units]
+def _units_json(units: list[dict], voters: dict) -> list[dict]:
+    """The owner's units; a co-owned one also says who votes for it (masked; null: any co-owner)."""
+    found = []
+    for u in units:
+        line = {"unit": u["code"], "area": format_area(u["area"]), "area_source": u["area_source"],
+                "owners": u["owners"]}
+        if u["owners"] > 1:
+            member = voters.get(u["code"])
+            line["voter"] = mask_name(member.voter.name) if member and member.voter else None
+        found.append(line)
+    return found
 
 
 @router.post("/api/cards/{token}/activate", tags=["cards"])

@@ -201,6 +201,8 @@ def test_co_owners_propose_and_agree_on_their_pages_and_the_home_page_shows_the_
     assert husband.post(f"/me/voters/{designation}/agree",
                         data={"csrf_token": _form(husband, "/me/voters")}).status_code == 303
     assert "投票人：张*国" in wife.get("/me").text
+    (unit,) = wife.get("/api/me").json()["units"]
+    assert unit["unit"] == "1-1-102" and unit["owners"] == 2 and unit["voter"] == "张*国"
     assert "共有人李*英" in husband.get("/me").text  # the proposal's notice, on the home page
     gone = husband.post(f"/me/voters/{designation}/agree", data={"csrf_token": _form(husband, "/me/voters")})
     assert gone.status_code == 409 and "这项提议已经生效" in gone.text
