@@ -114,7 +114,7 @@ class Floor:
 @dataclass
 class Building:
     name: str
-    columns: list[str]  # "1单元 01", ... (entrance and room number on the floor)
+    columns: list[tuple[str, str]]  # (entrance, room number on the floor): ("1", "01"), ...
     floors: list[Floor]  # top floor first, as the building stands
     voted: int = 0
     total: int = 0
@@ -154,7 +154,7 @@ def estate_map(units: tuple[UnitVote, ...] | list[UnitVote]) -> EstateMap:
                 for number in sorted(floors, reverse=True)]
         cells = [cell for row in rows for cell in row.cells if cell is not None]
         result.buildings.append(Building(
-            name, [f"{entrance}单元 {room}" if entrance else room for entrance, room in columns], rows,
+            name, columns, rows,
             voted=sum(cell.voted for cell in cells), total=len(cells)))
     return result
 

@@ -76,10 +76,10 @@ def test_unit_codes_make_buildings_floors_and_rooms():
     assert [b.name for b in estate_map.buildings] == ["2", "10", "A"]  # buildings in natural order
     two = estate_map.buildings[0]
     assert [f.number for f in two.floors] == [12, 1]  # top floor first
-    assert two.columns == ["1单元 01", "1单元 02", "1单元 03", "2单元 02"]
+    assert two.columns == [("1", "01"), ("1", "02"), ("1", "03"), ("2", "02")]
     assert [c.unit if c else None for c in two.floors[1].cells] == ["2-1-101", "2-1-102", None, "2-2-102"]
     assert (two.voted, two.total) == (2, 4)
-    assert estate_map.buildings[2].columns == ["01"] and estate_map.buildings[2].floors[0].number == 3
+    assert estate_map.buildings[2].columns == [("", "01")] and estate_map.buildings[2].floors[0].number == 3
     assert [u.unit for u in estate_map.unplaced] == ["商铺1", "2-1-12"]  # listed, never dropped
     assert participation.place("1-2-1203") == ("1", "2", 12, "03") and participation.place("x") is None
 
