@@ -18,7 +18,7 @@ from .conftest import describe_violations, small_targets
 from .world import PIN, card_login, staff_login
 
 
-def test_every_main_page_passes_the_accessibility_audit(live_server, page, world, demo_logins, clock, axe):
+def test_every_main_page_passes_the_accessibility_audit(live_server, page, world, demo_logins, clock, axe, screenshot):
     base, found, small, sideways = live_server.url, {}, {}, {}
 
     def audit(name: str) -> None:
@@ -76,6 +76,10 @@ def test_every_main_page_passes_the_accessibility_audit(live_server, page, world
     audit("receipt")
     page.goto(f"{estate}/meetings/new")  # not the owner's: the 403 page
     audit("error-403")
+    screenshot(page, "error-403")
+    page.goto(f"{estate}/no-such-page")  # a 404 inside the estate: its committee's contact
+    audit("error-404-estate")
+    screenshot(page, "error-404")
 
     # The committee drafts; the residents' committee reads its inbox; the observer reads the log.
     staff_login(page, base, "demo-chair", demo_logins["demo-chair"])

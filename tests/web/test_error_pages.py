@@ -59,3 +59,15 @@ def test_too_many_attempts_says_when_to_try_again_in_minutes():
         request=None, status=429, code="throttled", message="尝试次数太多 / too many", detail={"retry_after": 61},
         estate=None, csrf_token="")
     assert "尝试次数太多" in page and "请在 2 分钟后再试" in page and "retry_after" not in page
+
+
+def test_our_own_failure_tells_the_voter_nothing_is_lost_and_whom_to_call(demo_client):
+    from types import SimpleNamespace
+
+    from assembly.web.templating import templates
+
+    estate = SimpleNamespace(name="和谐家园（示范小区）", committee_contact="电话 010-6400 0000")
+    page = templates().get_template("pages/error.html").render(
+        request=None, status=500, code="internal", message="系统出了问题 / something went wrong", detail=None,
+        estate=estate, csrf_token="")
+    assert "这不是您的操作问题" in page and "不会丢失" in page and "电话 010-6400 0000" in page
