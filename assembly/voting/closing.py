@@ -163,6 +163,7 @@ def count_and_announce(session: Session, *, meeting: Meeting, estate: Estate, no
         units = roll_units(session, snapshot=snapshot)
         results = [(motion, _close_motion(session, meeting=meeting, motion=motion, units=units, now=now))
                    for motion in meetings.motions_of(session, meeting=meeting)]
+        del units  # freed before the collector runs again, not walked by it
     for motion, result in results:
         outcome = ("获得通过" if result["passed"] else "未获通过") if motion.kind == "motion" else \
             "当选：" + ("、".join(c["id"] for c in result["candidates"] if c["elected"]) or "无")
@@ -201,13 +202,11 @@ def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: 
         .where(Ballot.motion_id == motion.id).order_by(Ballot.cast_at, Ballot.entry_index)
     ).all()
     electing = motion.kind == "election"
-    ballots, openings = [], []  # each ballot object built once: the tally file's and the opening's
-    for entry, member, salt, unit, choice, by in rows:
-        ballot = {"unit": unit, "choices": json.loads(choice), "by": by} if electing else \
-            {"unit": unit, "choice": choice, "by": by}
-        ballots.append(ballot)
-        openings.append({"entry": entry, "member": member, "salt": salt.hex(), "ballot": ballot})
-    openings.sort(key=itemgetter("entry"))
+    # each ballot object built once: the tally file's, and the opening's (openings in entry order)
+    ballots = [{"unit": unit, "choices": json.loads(choice), "by": by} for _e, _m, _s, unit, choice, by in rows] \
+        if electing else [{"unit": unit, "choice": choice, "by": by} for _e, _m, _s, unit, choice, by in rows]
+    openings = sorted(({"entry": entry, "member": member, "salt": salt.hex(), "ballot": ballot}
+                       for (entry, member, salt, _u, _c, _b), ballot in zip(rows, ballots)), key=itemgetter("entry"))
     document = {"format": FORMAT, "item": motion.item, "kind": motion.kind, "revote": meeting.revote, "units": units}
     if electing:
         document["seats"] = motion.seats
