@@ -116,6 +116,9 @@ def test_two_committee_people_enter_confirm_and_finish_while_observers_watch(sit
     late = member.post(api, data={"motion": str(motion), "unit": "2-1-102", "choice": "agree",
                                   "handed_in": handed_in}, files={"scan": ("t.png", PNG + b"x", "image/png")})
     assert late.status_code == 409 and late.json()["error"]["code"] == "paper_period_over"
+    late_page = member.post(base, data={"motion": str(motion), "unit": "2-1-102", "choice": "agree",
+                                        "handed_in": handed_in}, files={"scan": ("t.png", PNG + b"x", "image/png")})
+    assert late_page.status_code == 409 and "纸质选票录入期已结束" in late_page.text  # said, though the form is gone
 
 
 def test_the_api_refuses_bad_input_with_stable_codes(site):
