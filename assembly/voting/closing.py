@@ -129,7 +129,7 @@ def close_if_due(session: Session, *, meeting: Meeting, now: datetime) -> bool:
         if now < paper_until:
             _notify(session, estate, meeting, "voting.closed", now,
                     f"业主大会会议“{meeting.title}”网上投票于 {meetings._local(meeting.closes_at)} 截止。"
-                    f"纸质选票由业主委员会两人录入、复核，观察员可现场监督，录入期至 {meetings._local(paper_until)}，"
+                    f"纸质选票由业主委员会两人录入、复核，观察员可在平台上查看录入记录和扫描件，录入期至 {meetings._local(paper_until)}，"
                     f"届时（或业主委员会宣布录入完毕时）开票计票并公告。")
             return True
         _notify(session, estate, meeting, "voting.closed", now,  # nobody looked until the paper phase was over
