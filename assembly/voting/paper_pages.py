@@ -91,7 +91,8 @@ def _names(session, entries: list[PaperEntry]) -> dict[str, str]:
     ids = {e.entered_by for e in entries} | {e.checked_by for e in entries if e.checked_by}
     if not ids:
         return {}
-    return dict(session.execute(select(Account.pseudonym, Account.display_name).where(Account.pseudonym.in_(ids))).all())
+    query = select(Account.pseudonym, Account.display_name).where(Account.pseudonym.in_(ids))
+    return dict(session.execute(query).all())
 
 
 def _context(request: Request, session, estate: Estate, meeting: Meeting, principal: Principal) -> dict:

@@ -56,8 +56,8 @@ def test_two_people_enter_and_confirm_and_only_then_it_is_a_ballot(session):
     entry = _enter(session, world, meeting, scan=PDF, now=now)
     assert entry.state == "entered" and entry.scan_type == "application/pdf" and len(entry.scan_sha256) == 64
     assert session.scalar(select(func.count()).select_from(Ballot)) == 0  # not a ballot yet
-    logged = json.loads(bytes(session.scalars(select(AuditEntry.body).where(AuditEntry.idx == entry.entry_index,
-                                                                          AuditEntry.estate_id == world.estate.id)).one()))
+    logged = json.loads(bytes(session.scalars(select(AuditEntry.body).where(
+        AuditEntry.idx == entry.entry_index, AuditEntry.estate_id == world.estate.id)).one()))
     assert logged["type"] == "paper.entered" and logged["unit"] == "2-1-103" and "choice" not in logged
     with pytest.raises(Forbidden) as same:  # the person who entered it can never confirm it
         paper.confirm(session, meeting=meeting, entry_id=entry.id, principal=world.chair, choice="agree", now=now)
