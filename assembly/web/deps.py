@@ -100,12 +100,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session = Session(engine, expire_on_commit=False)
         try:
             yield session
-            await off_loop(session.commit)
         except BaseException:
-            await off_loop(session.rollback)
+            await off_loop(lambda: _end(session, commit=False))
             raise
-        finally:
-            await off_loop(session.close)
+        await off_loop(lambda: _end(session, commit=True))
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back), then give the connection back — one thread hop, not two."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a false success.

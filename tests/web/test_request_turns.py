@@ -13,11 +13,13 @@ from datetime import timedelta
 
 import anyio
 import httpx
-from sqlalchemy import func, select
+from fastapi import APIRouter
+from sqlalchemy import func, select, text
 
 from assembly.db import unit_of_work
 from assembly.voting import meetings
 from assembly.voting.models import Ballot
+from assembly.web.deps import SessionDep
 
 from tests.voting.meeting_world import open_meeting
 from tests.voting.web_world import make_voting_web
@@ -75,3 +77,26 @@ def test_a_failed_request_rolls_back_and_frees_its_turn(engine_copy):
     assert statuses == [403] * REQUESTS
     with unit_of_work(engine_copy) as session:
         assert session.scalar(select(func.count()).select_from(Ballot).where(Ballot.motion_id == ids[1])) == 0
+
+
+def test_a_commit_that_fails_is_an_error_answer_and_stores_nothing(engine_copy):
+    """The request's transaction commits before the answer: a commit refused by the database is a
+    500, never a success, and the connection goes back to the pool all the same."""
+    site = make_voting_web(engine_copy, owners=())
+    with unit_of_work(engine_copy) as session:
+        session.execute(text("CREATE TABLE commit_probe (id integer PRIMARY KEY, other integer REFERENCES "
+                             "commit_probe (id) DEFERRABLE INITIALLY DEFERRED)"))
+    router = APIRouter()
+
+    @router.post("/probe")
+    def probe(session: SessionDep) -> dict:
+        session.execute(text("INSERT INTO commit_probe (id, other) VALUES (1, 99)"))  # fails at commit only
+        return {"ok": True}
+
+    site.app.include_router(router)
+    client = site.client()
+    csrf = client.get("/api/auth/csrf").json()["csrf_token"]
+    for _ in range(20):  # more than the pool's connections: each failed request gave its own back
+        assert client.post("/probe", headers={"X-CSRF-Token": csrf}).status_code == 500
+    with unit_of_work(engine_copy) as session:
+        assert session.scalar(text("SELECT count(*) FROM commit_probe")) == 0
