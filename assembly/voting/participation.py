@@ -11,6 +11,7 @@ linear at 100,000.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -74,6 +75,7 @@ def participation(session: Session, *, meeting: Meeting, motion: Motion) -> Part
 
 
 _ROLLS: OrderedDict[tuple, tuple[tuple[str, str], ...]] = OrderedDict()
+_ROLLS_LOCK = threading.Lock()
 ROLLS_KEPT = 4  # a few meetings' rolls at once; 100,000 units take about 20 MB
 
 
@@ -84,10 +86,11 @@ def roll_units(session: Session, *, snapshot_id: int) -> tuple[tuple[str, str], 
     snapshot = session.get(RollSnapshot, snapshot_id)  # its id, time and totals name it even if an id is reused
     cache_key = (session.get_bind().engine.url.render_as_string(hide_password=True), snapshot_id,
                  snapshot.frozen_at, snapshot.total_heads, snapshot.total_area)
-    cached = _ROLLS.get(cache_key)
-    if cached is not None:
-        _ROLLS.move_to_end(cache_key)
-        return cached
+    with _ROLLS_LOCK:  # requests run in a thread pool
+        cached = _ROLLS.get(cache_key)
+        if cached is not None:
+            _ROLLS.move_to_end(cache_key)
+            return cached
     rows = session.execute(
         select(Unit.code, RollMember.member_key)
         .select_from(RollMemberUnit)
@@ -96,9 +99,10 @@ def roll_units(session: Session, *, snapshot_id: int) -> tuple[tuple[str, str], 
         .where(RollMember.snapshot_id == snapshot_id)
     ).all()
     units = tuple((code, key) for _order, code, key in sorted((natural_key(code), code, key) for code, key in rows))
-    _ROLLS[cache_key] = units
-    while len(_ROLLS) > ROLLS_KEPT:
-        _ROLLS.popitem(last=False)
+    with _ROLLS_LOCK:
+        _ROLLS[cache_key] = units
+        while len(_ROLLS) > ROLLS_KEPT:
+            _ROLLS.popitem(last=False)
     return units
 
 
