@@ -6,9 +6,10 @@ Run: .venv/bin/python bench/bench_http_ballots.py [--units 10000] [--db sqlite,p
 Setup (not timed, bench/http_world.py): a fresh database (an SQLite file, or a PostgreSQL database
 made here and dropped after), an estate of N single-owner units, a meeting open now with one motion,
 and one real logged-in session per owner (assembly.auth.sessions.start), so each client sends a
-real cookie and CSRF token. The server is `assembly serve` (one uvicorn process, as production runs
-it) in a subprocess; the load generator (bench/http_load.py) is another process on the same two
-cores. Per database and concurrency, two cells in the same server run: GET /healthz (the trivial
+real cookie and CSRF token; before each cell every session is marked seen just now (as after
+opening the meeting's page), so no ballot also writes its session's last_seen_at. The server is
+`assembly serve` (one uvicorn process, as production runs it) in a subprocess; the load generator
+(bench/http_load.py) is another process on the same two cores. Per database and concurrency, two cells in the same server run: GET /healthz (the trivial
 endpoint: it goes through the same middleware, session lookup and a `select 1`) and then POST
 …/motions/{id}/ballots (the API's cast_ballot) with a unique idempotency key per request. After the
 run the database must hold exactly as many ballots, and ballot.cast entries, as the answers 201 the
@@ -105,6 +106,7 @@ class Server:
 
     def __init__(self, url: str, workdir: Path, *, workers: int, server_path: str | None) -> None:
         self.port = _free_port()
+        self.url = url
         env = {**os.environ, **BENCH_ENV, "ASSEMBLY_DATABASE_URL": url, "ASSEMBLY_VAR_DIR": str(workdir / "var"),
                "ASSEMBLY_SITE_URL": f"http://127.0.0.1:{self.port}"}
         # This checkout's code, whatever the venv's editable install points at.
@@ -144,6 +146,7 @@ class Server:
 
 def run_cell(server: Server, world, *, mode: str, clients: int, seconds: float, warmup: float, workdir: Path,
              backend: str, tag: str, profile_to: Path | None = None) -> dict:
+    import http_world
     from http_world import ESTATE_CODE
 
     watch = {"server": server.pids()}
@@ -153,6 +156,7 @@ def run_cell(server: Server, world, *, mode: str, clients: int, seconds: float, 
             "warmup": warmup, "run": tag, "watch": watch, "owners": world.clients,
             "cookie": "assembly_session", "nonce_cookie": "assembly_csrf", "trivial_path": "/healthz",
             "path": f"/api/estates/{ESTATE_CODE}/meetings/{world.meeting_id}/motions/{world.motion_id}/ballots"}
+    http_world.seen_just_now(server.url)
     plan_file, out_file = workdir / f"plan-{tag}.json", workdir / f"out-{tag}.json"
     plan_file.write_text(json.dumps(plan), encoding="utf-8")
     load_before = os.getloadavg()[0]
