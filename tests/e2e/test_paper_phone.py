@@ -5,6 +5,8 @@ finished, which counts and announces."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -15,7 +17,19 @@ from assembly.voting.models import Ballot, Meeting
 
 from .world import staff_login
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def _png(width: int = 60, height: int = 80) -> bytes:
+    """A real (grey) PNG, so that the browser draws the scan."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([200]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = _png()
 
 
 def _phone(chromium):
@@ -69,7 +83,7 @@ def test_two_committee_people_enter_and_confirm_a_paper_ballot_then_announce(liv
         member.goto(f"{meeting_url}/paper")
         member.get_by_role("link", name="对照扫描件复核").click()
         assert member.locator("#entry-unit").inner_text() == unit
-        assert member.locator("img").first.evaluate("img => img.complete")  # the scan is shown
+        assert member.locator("#scan-link img").evaluate("img => img.complete && img.naturalWidth") == 60  # shown
         assert not member.get_by_label("同意").is_checked()  # the chair's choice is not shown
         screenshot(member, "paper-confirm")
         member.get_by_label("同意").check()
