@@ -76,3 +76,49 @@ OWNER_NOTICES = (
     N_("正在发送短信"),
     N_("已发送短信"),
 )
+
+# assembly.voting: meetings.STATE_LABELS, casting.CHOICE_LABELS and REVOTE_RULES, proxies.STATUS_LABELS
+VOTING = (
+    N_("草稿"),
+    N_("公告期"),
+    N_("投票中"),
+    N_("投票已结束，正在计票"),
+    N_("投票已截止，纸质选票录入中"),
+    N_("结果已公告（异议期）"),
+    N_("结果已确定"),
+    N_("同意"),
+    N_("反对"),
+    N_("弃权"),
+    N_("投票截止前可以重新投票，以最后一次投票为准。"),
+    N_("每个表决权只能投一次，以第一次投票为准，之后不能更改。"),
+    N_("待业主委员会确认"),
+    N_("已确认"),
+    N_("未予确认"),
+    N_("已撤回"),
+)
+
+# assembly.voting.paper: STATE_LABELS, BY_LABELS; assembly.voting.attachments.TYPE_LABELS
+PAPER = (
+    N_("已录入，待复核"),
+    N_("已复核，计入选票"),
+    N_("复核不一致，未计入"),
+    N_("纸质票"),
+    N_("网上投票（业主本人）"),
+    N_("代理人投票"),
+    N_("PDF 文件"),
+    N_("PNG 图片"),
+    N_("JPEG 图片"),
+)
+
+# assembly.voting.rules.ITEM_NAMES: the matters of Article 278 of the Civil Code
+CIVIL_CODE_ITEMS = (
+    N_("制定和修改业主大会议事规则"),
+    N_("制定和修改管理规约"),
+    N_("选举业主委员会或者更换业主委员会成员"),
+    N_("选聘和解聘物业服务企业或者其他管理人"),
+    N_("使用建筑物及其附属设施的维修资金"),
+    N_("筹集建筑物及其附属设施的维修资金"),
+    N_("改建、重建建筑物及其附属设施"),
+    N_("改变共有部分的用途或者利用共有部分从事经营活动"),
+    N_("有关共有和共同管理权利的其他重大事项"),
+)
