@@ -7,6 +7,7 @@ No network, no compiled .mo files (assembly.web.i18n reads the .po catalogs).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def catalog_file(locale: str) -> Path:
 
 def main() -> int:
     LOCALE_DIR.mkdir(parents=True, exist_ok=True)
+    before = {path: path.read_text(encoding="utf-8") for path in _files() if path.exists()}
     pybabel("extract", "-F", str(ROOT / "babel.cfg"), "-o", str(TEMPLATE), "--no-location", "--sort-output",
             "--project", "assembly", "--copyright-holder", "Assembly contributors",
             str(ROOT))  # babel.cfg's patterns are relative to the checkout
@@ -39,11 +41,22 @@ def main() -> int:
         pybabel("update", "-i", str(TEMPLATE), "-d", str(LOCALE_DIR), "-l", locale, "--no-fuzzy-matching",
                 "--ignore-obsolete", "--width=100")
     identity(catalog_file("zh_CN"))
+    for path, old in before.items():  # only a new date in the header: keep the file as it was (no churn)
+        if _undated(path.read_text(encoding="utf-8")) == _undated(old):
+            path.write_text(old, encoding="utf-8")
     missing = untranslated(catalog_file("en"))
     for message in missing:
         print(f"en: untranslated: {message}")
     print(f"catalogs updated in {LOCALE_DIR.relative_to(ROOT)}; English lacks {len(missing)} translation(s)")
     return 0
+
+
+def _files() -> list[Path]:
+    return [TEMPLATE, *(catalog_file(locale) for locale in LOCALES)]
+
+
+def _undated(text: str) -> str:
+    return re.sub(r'^"(POT-Creation-Date|PO-Revision-Date): .*$', "", text, flags=re.M)
 
 
 def identity(path: Path) -> None:
