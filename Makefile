@@ -70,8 +70,13 @@ test-sqlite: install-test
 test-postgresql: install-test
 	ASSEMBLY_TEST_PG_URL="$(PG_URL)" $(PYTEST) -q -m "not browser" --db postgresql
 
+# The whole browser suite on SQLite, and the assembly's whole loop (issue #5) on PostgreSQL too.
 test-browser: install-test
 	$(PYTEST) -q -m browser --db sqlite
+	@if $(BIN)/python scripts/pg_ready.py "$(PG_URL)"; then \
+		ASSEMBLY_TEST_PG_URL="$(PG_URL)" $(PYTEST) -q -m browser --db postgresql tests/e2e/test_assembly_loop.py; \
+	elif [ "$$CI" = true ]; then echo "PostgreSQL does not answer at $(PG_URL): required in CI"; exit 1; \
+	else echo "SKIPPED: PostgreSQL does not answer at $(PG_URL); the loop's browser run on PostgreSQL did not happen"; fi
 
 test-a11y: install-test browser
 	$(PYTEST) -q -m browser --db sqlite tests/e2e/test_a11y.py
