@@ -26,6 +26,7 @@ from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Ballot, Meeting, Motion
 
+from .conftest import describe_violations, small_targets
 from .test_paper_phone import PNG
 from .world import PIN, card_login, staff_login
 
@@ -80,8 +81,14 @@ def _most_owners_agree(engine, meeting_id: int, now, skip: set[str]) -> str:
         return paper_unit
 
 
-def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins, clock, chromium, screenshot):
+def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins, clock, chromium, screenshot, axe):
     base, estate_url = live_server.url, f"{live_server.url}/estate/{DEMO_CODE}"
+    found, cramped = {}, {}
+
+    def audit(page, name: str) -> None:
+        """The proxy, paper and objection pages pass the accessibility audit too (test_a11y walks the rest)."""
+        page.wait_for_load_state("load")
+        found[name], cramped[name] = axe(page), small_targets(page)
     (voter_token, voter), (principal_token, principal) = _two_owners_with_cards(demo_engine, clock.now)
     chair_context, chair = _phone(chromium)
     owner_context, owner = _phone(chromium)
@@ -113,10 +120,12 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         owner.get_by_label("代理人身份证号码").fill(PROXY_NUMBER)
         owner.get_by_label(re.compile("签名的授权委托书")).set_input_files(
             files=[{"name": "授权委托书.pdf", "mimeType": "application/pdf", "buffer": SIGNED}])
+        audit(owner, "proxy-appoint")
         owner.get_by_role("button", name="提交委托").click()
         owner.wait_for_url("**/proxy?done=appointed")
         chair.goto(meeting_url)
         chair.get_by_role("link", name="代理人授权委托").click()
+        audit(chair, "proxy-review")
         chair.get_by_role("button", name="核对无误，确认委托").click()
         code = chair.locator("#proxy-code").inner_text().strip()
 
@@ -140,10 +149,12 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
 
         # The proxy logs in on their own phone and votes for the owner who appointed them.
         other.goto(f"{base}/proxy/login")
+        audit(other, "proxy-login")
         other.get_by_label("登录码（16 位）").fill(code)
         other.get_by_label("身份证号码后四位").fill(PROXY_NUMBER[-4:])
         other.get_by_role("button", name="登录", exact=True).click()
         other.wait_for_url("**/proxy")
+        audit(other, "proxy-home")
         other.get_by_role("link", name="1. 续聘物业服务企业").click()
         other.get_by_label("同意").check()
         other.get_by_role("button", name="下一步").click()
@@ -159,6 +170,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         chair.goto(meeting_url)
         assert chair.locator("#stage").inner_text() == "投票已截止，纸质选票录入中"
         chair.locator("#paper-link").click()
+        audit(chair, "paper-page")
         chair.get_by_label("房号（按纸质选票填写）").fill(paper_unit)
         chair.get_by_label("同意").check()
         handed_in = (opened + timedelta(days=2)).astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
@@ -172,6 +184,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         staff_login(other, base, "demo-member", demo_logins["demo-member"])
         other.goto(f"{meeting_url}/paper")
         other.get_by_role("link", name="对照扫描件复核").click()
+        audit(other, "paper-confirm")
         other.get_by_label("同意").check()
         other.get_by_role("button", name="确认复核").click()
         other.wait_for_url("**done=confirmed*")
@@ -186,6 +199,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         card_login(owner, base, voter_token)
         owner.goto(motion_url)
         assert "获得通过" in owner.inner_text("main")
+        audit(owner, "result-objection")
         owner.locator("textarea[name=text]").first.fill("我没有投反对票，请核查。")
         owner.get_by_role("button", name="提出异议").click()
         owner.wait_for_url("**done=objected")
@@ -208,6 +222,9 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         for context in (chair_context, owner_context, other_context):
             context.close()
 
+    problems = {name: violations for name, violations in found.items() if violations}
+    assert not problems, "axe found serious or critical violations:\n" + describe_violations(problems)
+    assert not {name: targets for name, targets in cramped.items() if targets}, f"touch targets under 44×44 px: {cramped}"
     with unit_of_work(demo_engine) as session:
         motion = session.scalars(select(Motion).where(Motion.meeting_id == meeting_id)).one()
         by = {b.by for b in session.scalars(select(Ballot).where(Ballot.motion_id == motion.id))}
