@@ -57,6 +57,23 @@ def holdings(session: Session, *, meeting: Meeting, pseudonym: str) -> list[Hold
     return [Holding(key, area, tuple(sorted(units))) for key, (area, units) in sorted(found.items())]
 
 
+def holding_of(session: Session, *, meeting: Meeting, pseudonym: str, member_key: str) -> Holding | None:
+    """The one member a ballot names, if this person is among its owners of record: found through the
+    unique (snapshot, member key) index, never by scanning the roll (a cast runs one at a time)."""
+    if meeting.roll_snapshot_id is None or not pseudonym or not member_key.startswith("owners:") \
+            or pseudonym not in member_key.removeprefix("owners:").split("+"):
+        return None
+    rows = session.execute(
+        select(RollMember.area, Unit.code)
+        .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
+        .join(Unit, Unit.id == RollMemberUnit.unit_id)
+        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, RollMember.member_key == member_key)
+    ).all()
+    if not rows:
+        return None
+    return Holding(member_key, rows[0][0], tuple(sorted(code for _area, code in rows)))
+
+
 def ballot_object(motion: Motion, *, unit: str, choice: str | list[str], by: str) -> dict:
     """Exactly the tally file's ballot: {unit, choice | choices, by}."""
     if motion.kind == "election":
@@ -92,8 +109,7 @@ def cast(session: Session, *, meeting: Meeting, motion: Motion, principal: Princ
     if earlier is not None:
         return earlier, False
     _check_open(meeting, motion, now)
-    held = {h.member_key: h for h in holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "")}
-    holding = held.get(member_key)
+    holding = holding_of(session, meeting=meeting, pseudonym=principal.pseudonym or "", member_key=member_key)
     if holding is None:
         raise Forbidden("您不在本次会议冻结的业主名册中，或不是该表决权的业主，不能投这一票"
                         " / you are not an owner of this member on the frozen roll", code="not_on_roll")

@@ -45,6 +45,20 @@ def test_one_member_of_several_units_and_co_owners_sharing_one_vote(session):
     assert wife == _holding(session, meeting, world.owner("husband"))  # one member, one head
 
 
+def test_the_member_a_ballot_names_is_found_by_its_key_exactly_as_the_owners_list_has_it(session):
+    world = build_estate(session)
+    meeting, _opened = open_meeting(session, world, now=start_time())
+    for name in world.owners:
+        pseudonym = world.owners[name].pseudonym
+        for held in casting.holdings(session, meeting=meeting, pseudonym=pseudonym):
+            assert casting.holding_of(session, meeting=meeting, pseudonym=pseudonym, member_key=held.member_key) == held
+    single, landlord = (world.owners[n].pseudonym for n in ("single", "landlord"))
+    (theirs,) = casting.holdings(session, meeting=meeting, pseudonym=landlord)
+    assert casting.holding_of(session, meeting=meeting, pseudonym=single, member_key=theirs.member_key) is None
+    assert casting.holding_of(session, meeting=meeting, pseudonym=landlord, member_key=f"owners:{landlord}+x") is None
+    assert casting.holding_of(session, meeting=meeting, pseudonym=landlord, member_key="developer") is None
+
+
 def test_the_same_request_key_returns_the_same_ballot(session):
     world = build_estate(session)
     meeting, opened = open_meeting(session, world, now=start_time())
