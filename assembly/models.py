@@ -50,8 +50,8 @@ def load_all_models() -> type[SQLModel]:
     import assembly.notify.models  # noqa: F401
     import assembly.notify.owner_models  # noqa: F401
     import assembly.register.models  # noqa: F401
-    import assembly.voting.attachment_models  # noqa: F401
     import assembly.register.voter_models  # noqa: F401
+    import assembly.voting.attachment_models  # noqa: F401
     import assembly.voting.models  # noqa: F401
     import assembly.voting.paper_models  # noqa: F401
     import assembly.voting.proxy_models  # noqa: F401
