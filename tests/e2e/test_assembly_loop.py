@@ -204,7 +204,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         owner.get_by_role("button", name="提出异议").click()
         owner.wait_for_url("**done=objected")
         assert "异议已提交" in owner.inner_text("main")
-        screenshot(owner, "loop-objection")
+        screenshot(owner, "loop-objection", at="#objections")
 
         # The chair upholds it: the ballot is voided and the recount recorded.
         staff_login(chair, base, "demo-chair", demo_logins["demo-chair"])
@@ -217,7 +217,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         card_login(owner, base, voter_token)
         owner.goto(motion_url)
         assert "结果已确定" in owner.locator("#final").inner_text()
-        screenshot(owner, "loop-final")
+        screenshot(owner, "loop-final", at="#final")
     finally:
         for context in (chair_context, owner_context, other_context):
             context.close()
