@@ -6,14 +6,15 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from starlette.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
+from starlette.middleware.gzip import GZipMiddleware
 
 from assembly import __version__
 from assembly.config import Settings, get_settings
 from assembly.db import database_version
 from assembly.resources import web_dir
 from assembly.web import errors
+from assembly.web.i18n import RequestLocale
 from assembly.web.security import SecurityHeaders
 from assembly.web.static import CachedStaticFiles
 
@@ -115,6 +116,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(proxy_api.proxy_router)
     app.include_router(proxy_pages.router)
     app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
+    app.add_middleware(RequestLocale)  # routes run in the visitor's language too (error messages)
     app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))
     return app

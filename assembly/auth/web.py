@@ -215,8 +215,10 @@ def begin_session(request: Request, session, *, stage: str, now: datetime, accou
 
 
 def zh(message: str) -> str:
-    """The Chinese half of a bilingual message (pages are Chinese first)."""
-    return message.split(" / ")[0]
+    """The half of a bilingual "中文 / english" message for the page's language (Chinese first)."""
+    from assembly.web.i18n import pick
+
+    return pick(message)
 
 
 def redirect(request: Request, url: str) -> Response:

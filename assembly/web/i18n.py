@@ -209,3 +209,21 @@ def format_date(value: datetime | None) -> str:
         return "—"
     locale = current_locale()
     return _babel_datetime(_aware(value), DATE_PATTERNS[locale], tzinfo=SHANGHAI, locale=locale)
+
+
+class RequestLocale:
+    """Pure ASGI middleware: the whole request runs in its visitor's locale (routes that shorten an
+    error with `pick` before rendering speak the page's language, not only the templates)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.requests import HTTPConnection
+
+        connection = HTTPConnection(scope)
+        with use_locale(negotiate(connection.cookies.get(COOKIE), connection.headers.get("accept-language"))):
+            await self.app(scope, receive, send)

@@ -216,3 +216,17 @@ def test_an_owner_page_in_english_has_no_chinese_but_the_data(client, engine_cop
     assert "120.25 ㎡ (surveyed area)" in text and "14,321.5 ㎡ (area in the real estate register)" in text
     # The one Chinese word allowed: the switch back, naming Chinese in Chinese.
     assert HAN.findall(text.replace("中文", "")) == []
+
+
+def test_a_form_error_on_a_page_speaks_the_visitors_language(client):
+    english = {"Accept-Language": "en"}
+    token = _csrf(client, "/login")
+    page = client.post("/login", data={"username": "nobody", "password": "wrong password", "csrf_token": token},
+                       headers=english)
+    assert page.status_code in (401, 403, 422, 429)
+    error = re.search(r'role="alert"[^>]*>(.*?)<', page.text, re.S)
+    assert error and error.group(1).strip(), page.text[:2000]
+    assert not HAN.search(error.group(1)) and " / " not in error.group(1)
+    chinese = client.post("/login", data={"username": "nobody", "password": "wrong password",
+                                          "csrf_token": _csrf(client, "/login")})
+    assert HAN.search(re.search(r'role="alert"[^>]*>(.*?)<', chinese.text, re.S).group(1))
