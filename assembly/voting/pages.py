@@ -16,7 +16,8 @@ from starlette.datastructures import FormData
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
-from assembly.register.models import Estate
+from assembly.register.identity import mask_name
+from assembly.register.models import Estate, Person
 from assembly.voting import api, attachments, casting, meetings, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS
@@ -168,11 +169,17 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
     held = casting.holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "") \
         if principal.may(Action.VOTE) else []
     voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held])
+    from assembly.register import voters  # co-owners' voter: the others see the unit, not the form
+
+    others = {h.member_key: voters.designated_voter(session, estate_id=estate.id, member_key=h.member_key) for h in held}
+    other_voter = {key: mask_name(session.get(Person, d.voter_id).name) for key, d in others.items()
+                   if d is not None and d.voter_id != principal.person_id}
     lines = views.unit_lines(motion) if (principal.may(Action.UNIT_RESULTS_READ) and meeting.publish_per_unit_results) \
         else []
     from assembly.voting import objections
 
     return context | {"row": row, "motion": motion, "holdings": held, "voted": voted, "lines": lines,
+                      "other_voter": other_voter,
                       "request_key": secrets.token_urlsafe(16), "choice_labels": casting.CHOICE_LABELS,
                       "objections": objections.objections_of(session, motion=motion)
                       if principal.may(Action.RESULT_PUBLISH) or principal.may(Action.OBJECTION_FILE) else [],

@@ -295,3 +295,27 @@ def test_co_owners_agreeing_at_the_same_moment_make_the_voter_take_effect_once(e
         estate = session.get(Estate, estate_id)
         assert [e["type"] for e in _entries(session, estate)] == [
             "voter.proposed", "voter.agreed", "voter.agreed", "voter.designated"]
+
+
+def test_the_motion_page_shows_a_co_owner_who_is_not_the_voter_the_unit_but_no_ballot_form(site):
+    from assembly.auth.accounts import get_account
+    from assembly.auth.sessions import account_principal
+    from assembly.db import unit_of_work
+    from assembly.register.models import Estate
+
+    with unit_of_work(site.engine) as session:
+        estate = session.get(Estate, site.world.estate.id)
+        chair = account_principal(session, get_account(session, "chair"))
+        voters.record_form(session, principal=chair, estate=estate, unit="1-1-102",
+                           voter=site.world.owners["husband"].pseudonym, evidence_ref="书面指定 9", now=site.clock.now)
+        meeting = draft_meeting(session, site.world, now=site.clock.now)
+        meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=site.clock.now)
+        site.clock.advance(days=16)
+        meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=site.clock.now)
+        (motion,) = meetings.motions_of(session, meeting=meeting)
+        path = f"/estate/alpha/meetings/{meeting.id}/motions/{motion.id}"
+    wife_page = site.owner("wife").get(path).text
+    assert "1-1-102" in wife_page and 'id="other-voter"' in wife_page and "张*国" in wife_page
+    assert f'action="{path}/vote"' not in wife_page
+    husband_page = site.owner("husband").get(path).text
+    assert f'action="{path}/vote"' in husband_page and 'id="other-voter"' not in husband_page
