@@ -1,4 +1,4 @@
-"""Proxies on a phone, against the real server with the demo estate and a hand-moved clock: an owner
+"""Proxies on a phone and on a desktop, against the real server with the demo estate and a hand-moved clock: an owner
 appoints a proxy with the signed authorisation uploaded, the chair looks at it and confirms it and
 gets the proxy's login slip, voting opens, the proxy logs in with the code and the identity-number
 ending and votes for the owner; the owner's page then says the proxy voted."""
@@ -44,11 +44,15 @@ def clock(live_server):
     return clock
 
 
-def _phone(chromium):
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
-                                   has_touch=True, device_scale_factor=2)
+VIEWPORTS = {"phone": dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                            device_scale_factor=2),
+             "desktop": dict(viewport={"width": 1280, "height": 800})}
+
+
+def _browser(chromium, viewport: str):
+    context = chromium.new_context(locale="zh-CN", **VIEWPORTS[viewport])
     page = context.new_page()
-    page.viewport_name = "phone"
+    page.viewport_name = viewport
     return context, page
 
 
@@ -78,15 +82,16 @@ def _owner_login(page, base: str, token: str) -> None:
     page.wait_for_url("**/me")
 
 
-def test_an_owner_appoints_the_chair_confirms_and_the_proxy_votes_on_a_phone(live_server, demo_engine, clock,
-                                                                           chromium, screenshot):
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_an_owner_appoints_the_chair_confirms_and_the_proxy_votes(live_server, demo_engine, clock, chromium,
+                                                                 screenshot, viewport):
     base = live_server.url
     with unit_of_work(demo_engine) as session:
         password = {l.username: l.password for l in load_demo_access(session, settings=get_settings()).logins}
     token, meeting_id = _world(demo_engine, clock)
     meeting_url = f"{base}/estate/{DEMO_CODE}/meetings/{meeting_id}"
-    context, page = _phone(chromium)
-    proxy_context, proxy_page = _phone(chromium)
+    context, page = _browser(chromium, viewport)
+    proxy_context, proxy_page = _browser(chromium, viewport)
     try:
         _owner_login(page, base, token)  # the owner, during the notice
         page.goto(meeting_url)
