@@ -110,18 +110,19 @@ def chromium():
         browser.close()
 
 
+def open_page(chromium, viewport: str = "phone"):
+    """A fresh browser context (its own cookies: one person) at the phone or desktop size: (context, page)."""
+    phone = viewport == "phone"
+    context = chromium.new_context(viewport=PHONE if phone else DESKTOP, locale="zh-CN", is_mobile=phone,
+                                   has_touch=phone, device_scale_factor=2 if phone else 1)
+    page = context.new_page()
+    page.viewport_name = viewport
+    return context, page
+
+
 @pytest.fixture(params=["phone", "desktop"])
 def page(request, chromium):
-    viewport = PHONE if request.param == "phone" else DESKTOP
-    context = chromium.new_context(
-        viewport=viewport,
-        locale="zh-CN",
-        is_mobile=request.param == "phone",
-        has_touch=request.param == "phone",
-        device_scale_factor=2 if request.param == "phone" else 1,
-    )
-    page = context.new_page()
-    page.viewport_name = request.param
+    context, page = open_page(chromium, request.param)
     yield page
     context.close()
 

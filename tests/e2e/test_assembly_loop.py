@@ -26,21 +26,13 @@ from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Ballot, Meeting, Motion
 
-from .conftest import describe_violations, small_targets
+from .conftest import describe_violations, open_page, small_targets
 from .test_paper_phone import PNG
 from .world import PIN, card_login, staff_login
 
 PROXY_NUMBER = "11010819790623004" + mainland_check_character("11010819790623004")
 SIGNED = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% signed authorisation\n%%EOF\n"
 TITLE = "2026年第四次业主大会会议"
-
-
-def _phone(chromium):
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
-                                   has_touch=True, device_scale_factor=2)
-    page = context.new_page()
-    page.viewport_name = "phone"
-    return context, page
 
 
 def _two_owners_with_cards(engine, now) -> list[tuple[str, str]]:
@@ -90,9 +82,9 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         page.wait_for_load_state("load")
         found[name], cramped[name] = axe(page), small_targets(page)
     (voter_token, voter), (principal_token, principal) = _two_owners_with_cards(demo_engine, clock.now)
-    chair_context, chair = _phone(chromium)
-    owner_context, owner = _phone(chromium)
-    other_context, other = _phone(chromium)  # the member of the committee, then the proxy
+    chair_context, chair = open_page(chromium)
+    owner_context, owner = open_page(chromium)
+    other_context, other = open_page(chromium)  # the member of the committee, then the proxy
     try:
         # The chair drafts and publishes; opening is refused while the notice runs.
         staff_login(chair, base, "demo-chair", demo_logins["demo-chair"])
@@ -180,7 +172,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         chair.get_by_role("button", name="录入", exact=True).click()
         chair.wait_for_url("**done=entered*")
         other_context.close()
-        other_context, other = _phone(chromium)
+        other_context, other = open_page(chromium)
         staff_login(other, base, "demo-member", demo_logins["demo-member"])
         other.goto(f"{meeting_url}/paper")
         other.get_by_role("link", name="对照扫描件复核").click()

@@ -15,6 +15,7 @@ from assembly.db import unit_of_work
 from assembly.voting import meetings
 from assembly.voting.models import Ballot, Meeting
 
+from .conftest import open_page
 from .world import staff_login
 
 
@@ -30,14 +31,6 @@ def _png(width: int = 60, height: int = 80) -> bytes:
 
 
 PNG = _png()
-
-
-def _phone(chromium):
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
-                                   has_touch=True, device_scale_factor=2)
-    page = context.new_page()
-    page.viewport_name = "phone"
-    return context, page
 
 
 def _non_voter_unit(engine, meeting_id: int) -> str:
@@ -60,8 +53,8 @@ def test_two_committee_people_enter_and_confirm_a_paper_ballot_then_announce(liv
         opened = session.get(Meeting, world.voting).opens_at
     handed_in = (opened + timedelta(hours=2)).astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
     clock.now += timedelta(days=25)  # past closes_at: electronic voting has ended, paper entry runs 3 days
-    chair_context, chair = _phone(chromium)
-    member_context, member = _phone(chromium)
+    chair_context, chair = open_page(chromium)
+    member_context, member = open_page(chromium)
     try:
         staff_login(chair, base, "demo-chair", demo_logins["demo-chair"])
         chair.goto(meeting_url)
@@ -91,7 +84,7 @@ def test_two_committee_people_enter_and_confirm_a_paper_ballot_then_announce(liv
         member.wait_for_url("**done=confirmed*")
         assert "复核一致" in member.get_by_role("status").first.inner_text()
 
-        observer_context, observer = _phone(chromium)
+        observer_context, observer = open_page(chromium)
         staff_login(observer, base, "demo-observer", demo_logins["demo-observer"])
         observer.goto(f"{meeting_url}/paper")
         watched = observer.inner_text("main")

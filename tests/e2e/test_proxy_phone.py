@@ -17,43 +17,17 @@ from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_CODE, load_demo_access
-from assembly.models import utcnow
 from assembly.register.identity import mainland_check_character
 from assembly.register.models import Estate, Person
 from assembly.voting import meetings
 from assembly.voting.meetings import MotionDraft
 from assembly.voting.models import Meeting
 
+from .conftest import open_page
+
 PIN = "480913"
 PROXY_NUMBER = "11010819750312004" + mainland_check_character("11010819750312004")
 SIGNED = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% signed by the owner\n%%EOF\n"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(live_server):
-    clock = Clock()
-    live_server.server.config.app.state.clock = clock
-    return clock
-
-
-VIEWPORTS = {"phone": dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                            device_scale_factor=2),
-             "desktop": dict(viewport={"width": 1280, "height": 800})}
-
-
-def _browser(chromium, viewport: str):
-    context = chromium.new_context(locale="zh-CN", **VIEWPORTS[viewport])
-    page = context.new_page()
-    page.viewport_name = viewport
-    return context, page
 
 
 def _world(engine, clock) -> tuple[str, int]:
@@ -90,8 +64,8 @@ def test_an_owner_appoints_the_chair_confirms_and_the_proxy_votes(live_server, d
         password = {l.username: l.password for l in load_demo_access(session, settings=get_settings()).logins}
     token, meeting_id = _world(demo_engine, clock)
     meeting_url = f"{base}/estate/{DEMO_CODE}/meetings/{meeting_id}"
-    context, page = _browser(chromium, viewport)
-    proxy_context, proxy_page = _browser(chromium, viewport)
+    context, page = open_page(chromium, viewport)
+    proxy_context, proxy_page = open_page(chromium, viewport)
     try:
         _owner_login(page, base, token)  # the owner, during the notice
         page.goto(meeting_url)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from assembly.auth import cards
 from assembly.auth.accounts import get_account
 from assembly.auth.permissions import Principal, Role
@@ -17,36 +15,14 @@ from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_CODE, load_demo_access
-from assembly.models import utcnow
 from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Meeting
 from sqlalchemy import select
 
+from .conftest import open_page
+
 PIN = "480913"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(live_server):
-    clock = Clock()
-    live_server.server.config.app.state.clock = clock  # the FastAPI app the server runs
-    return clock
-
-
-def _phone(chromium):
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
-                                   has_touch=True, device_scale_factor=2)
-    page = context.new_page()
-    page.viewport_name = "phone"
-    return context, page
 
 
 def _staff_login(page, base: str, username: str, password: str) -> None:
@@ -91,7 +67,7 @@ def test_publish_wait_vote_close_and_read_the_result_on_a_phone(live_server, dem
     with unit_of_work(demo_engine) as session:
         password = {l.username: l.password for l in load_demo_access(session, settings=get_settings()).logins}
     token, pseudonym = _owner_with_card(demo_engine, clock)
-    context, page = _phone(chromium)
+    context, page = open_page(chromium)
     try:
         _staff_login(page, base, "demo-chair", password["demo-chair"])
         page.goto(f"{base}/estate/{DEMO_CODE}/meetings/new")
