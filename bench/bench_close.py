@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,37 +56,17 @@ def setup(engine, members: int, ballots: int):
 
     from assembly.audit import store
     from assembly.audit.entries import ballot_commitment, format_time
-    from assembly.auth.permissions import Principal, Role
-    from assembly.config import get_settings
     from assembly.db import unit_of_work
     from assembly.models import utcnow
-    from assembly.register import identity, service
-    from assembly.register.estates import onboard_estate
-    from assembly.register.rows import RegisterRow
-    from assembly.voting import meetings
     from assembly.voting.models import Ballot
+    from bench.meeting_world import open_meeting, register_rows
 
     t0 = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
-    rows = []
-    for serial in range(members):
-        first17 = f"1101051980{serial:07d}"
-        rows.append(RegisterRow(unit=f"{serial // 1000 + 1}-1-{serial % 1000 + 1}", registry=Decimal("88.50"),
-                                owner_name="业主", id_number=first17 + identity.mainland_check_character(first17)))
+    rows = register_rows(members)
+    opened = t0 + timedelta(days=16)
     with unit_of_work(engine) as session:
-        estate = onboard_estate(session, code="bench", name="基准小区", district="基准区", street_office="基准街道",
-                                community="基准社区", residents_committee="基准居委会")
-        service.apply_register(session, estate=estate, rows=rows, reason="基准", evidence_ref="bench", actor="bench",
-                               id_key=get_settings().id_hash_key)
-        chair = Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({estate.id}), account_id=1,
-                          pseudonym="bench-chair")
-        meeting = meetings.create_meeting(
-            session, estate=estate, principal=chair, title="基准会议", closes_at=t0 + timedelta(days=30), now=t0,
-            motions=[meetings.MotionDraft(item=4, title="续聘物业", text="续聘三年")], paper_grace_days=0)
-        meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=t0)
-        opened = t0 + timedelta(days=16)
-        meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=opened)
-        (motion,) = meetings.motions_of(session, meeting=meeting)
-        roll = meetings.roll_members(session, meeting=meeting)
+        world = open_meeting(session, rows=rows, published=t0, opened=opened, closes_at=t0 + timedelta(days=30))
+        estate, meeting, motion, roll = world.estate, world.meeting, world.motion, world.roll
         keys = list(roll)[:ballots]
         when = format_time(opened + timedelta(hours=1))
         for start in range(0, len(keys), 5000):

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,39 +42,20 @@ def setup(engine, units: int):
     from sqlalchemy import insert
 
     from assembly.auth import accounts
-    from assembly.auth.permissions import Principal, Role
-    from assembly.config import get_settings
+    from assembly.auth.permissions import Role
     from assembly.db import unit_of_work
     from assembly.models import utcnow
-    from assembly.register import identity, service
-    from assembly.register.estates import onboard_estate
-    from assembly.register.rows import RegisterRow
-    from assembly.voting import meetings
     from assembly.voting.models import Ballot
+    from bench.meeting_world import open_meeting, register_rows
 
     t0 = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
-    rows = []
-    for serial in range(units):
-        first17 = f"1101051980{serial:07d}"
-        rows.append(RegisterRow(unit=unit_code(serial), registry=Decimal("88.50"), owner_name="业主",
-                                id_number=first17 + identity.mainland_check_character(first17)))
+    rows = register_rows(units, unit_code)
+    opened = t0 + timedelta(days=16)
     with unit_of_work(engine) as session:
-        estate = onboard_estate(session, code="bench", name="基准小区", district="基准区", street_office="基准街道",
-                                community="基准社区", residents_committee="基准居委会")
-        service.apply_register(session, estate=estate, rows=rows, reason="基准", evidence_ref="bench", actor="bench",
-                               id_key=get_settings().id_hash_key)
+        world = open_meeting(session, rows=rows, published=t0, opened=opened, closes_at=t0 + timedelta(days=30))
+        estate, meeting, motion, roll = world.estate, world.meeting, world.motion, world.roll
         accounts.create_account(session, created_by=None, username="bench-chair", display_name="主任",
                                 role=Role.COMMITTEE_CHAIR, now=t0, estate_ids={estate.id}, password=PASSWORD)
-        chair = Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({estate.id}), account_id=1,
-                          pseudonym="bench-chair")
-        meeting = meetings.create_meeting(
-            session, estate=estate, principal=chair, title="基准会议", closes_at=t0 + timedelta(days=30), now=t0,
-            motions=[meetings.MotionDraft(item=4, title="续聘物业", text="续聘三年")], paper_grace_days=0)
-        meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=t0)
-        opened = t0 + timedelta(days=16)
-        meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=opened)
-        (motion,) = meetings.motions_of(session, meeting=meeting)
-        roll = meetings.roll_members(session, meeting=meeting)
         made = [{"motion_id": motion.id, "estate_id": estate.id, "member_key": key, "unit": units_[0], "by": "owner",
                  "choice": "agree", "salt": secrets.token_bytes(32), "commitment": "0" * 64,
                  "cast_at": opened + timedelta(hours=1), "idempotency_key": f"bench-{number}", "entry_index": number}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 ESTATE_CODE = "bench"
 
@@ -30,41 +29,23 @@ def build(engine, *, units: int, secret_key: str, logins: int | None = None) -> 
 
     from assembly.auth import sessions, tokens
     from assembly.auth.models import OwnerCard
-    from assembly.auth.permissions import Principal, Role
     from assembly.config import get_settings
     from assembly.db import unit_of_work
     from assembly.models import utcnow
-    from assembly.register import identity, service
-    from assembly.register.estates import onboard_estate
     from assembly.register.models import Person
-    from assembly.register.rows import RegisterRow
-    from assembly.voting import meetings
+    from bench.meeting_world import open_meeting, register_rows
 
     settings = get_settings()
-    rows = []
-    for serial in range(units):
-        first17 = f"1101051980{serial:07d}"
-        rows.append(RegisterRow(unit=f"{serial // 1000 + 1}-1-{serial % 1000 + 1}", registry=Decimal("88.50"),
-                                owner_name="业主", id_number=first17 + identity.mainland_check_character(first17)))
+    rows = register_rows(units)
     now = utcnow().replace(microsecond=0)
     # Published 17 days ago and opened yesterday (the notice ran its 15 days), closing tomorrow: the
     # server's real clock finds the meeting open. Entry times are raised to the register's (later)
     # time by the log, as for any lagging clock.
     published, opened = now - timedelta(days=17), now - timedelta(days=1)
     with unit_of_work(engine) as session:
-        estate = onboard_estate(session, code=ESTATE_CODE, name="基准小区", district="基准区", street_office="基准街道",
-                                community="基准社区", residents_committee="基准居委会")
-        service.apply_register(session, estate=estate, rows=rows, reason="基准", evidence_ref="bench", actor="bench",
-                               id_key=settings.id_hash_key)
-        chair = Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({estate.id}), account_id=1,
-                          pseudonym="bench-chair")
-        meeting = meetings.create_meeting(
-            session, estate=estate, principal=chair, title="基准会议", closes_at=now + timedelta(days=1),
-            now=published, motions=[meetings.MotionDraft(item=4, title="续聘物业", text="续聘三年")])
-        meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=published)
-        meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=opened)
-        (motion,) = meetings.motions_of(session, meeting=meeting)
-        roll = meetings.roll_members(session, meeting=meeting)
+        world = open_meeting(session, rows=rows, published=published, opened=opened,
+                             closes_at=now + timedelta(days=1), code=ESTATE_CODE, paper_grace_days=3)
+        estate, meeting, motion, roll = world.estate, world.meeting, world.motion, world.roll
         people = session.execute(select(Person.id, Person.pseudonym).where(Person.estate_id == estate.id)).all()
         prefix = f"{estate.id % 10_000:04d}"
         session.execute(insert(OwnerCard), [

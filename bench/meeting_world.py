@@ -1,0 +1,58 @@
+"""What the voting benchmarks share: an estate of N single-owner units (one voting member each) and
+a meeting with one ordinary motion whose voting is open on the frozen roll. Setup only, not timed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+def default_unit(serial: int) -> str:
+    return f"{serial // 1000 + 1}-1-{serial % 1000 + 1}"
+
+
+def register_rows(count: int, unit: Callable[[int], str] = default_unit) -> list:
+    """`count` units of 88.50 ㎡, each held by its own owner (valid mainland identity numbers)."""
+    from assembly.register import identity
+    from assembly.register.rows import RegisterRow
+
+    rows = []
+    for serial in range(count):
+        first17 = f"1101051980{serial:07d}"
+        rows.append(RegisterRow(unit=unit(serial), registry=Decimal("88.50"), owner_name="业主",
+                                id_number=first17 + identity.mainland_check_character(first17)))
+    return rows
+
+
+@dataclass
+class OpenMeeting:
+    estate: object
+    meeting: object
+    motion: object
+    roll: dict  # member key -> (area, heads, units), as meetings.roll_members gives it
+
+
+def open_meeting(session, *, rows: list, published: datetime, opened: datetime, closes_at: datetime,
+                 code: str = "bench", paper_grace_days: int = 0) -> OpenMeeting:
+    """Onboard the estate, apply the register, draft, publish and open a one-motion meeting."""
+    from assembly.auth.permissions import Principal, Role
+    from assembly.config import get_settings
+    from assembly.register import service
+    from assembly.register.estates import onboard_estate
+    from assembly.voting import meetings
+
+    estate = onboard_estate(session, code=code, name="基准小区", district="基准区", street_office="基准街道",
+                            community="基准社区", residents_committee="基准居委会")
+    service.apply_register(session, estate=estate, rows=rows, reason="基准", evidence_ref="bench", actor="bench",
+                           id_key=get_settings().id_hash_key)
+    chair = Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({estate.id}), account_id=1,
+                      pseudonym="bench-chair")
+    meeting = meetings.create_meeting(
+        session, estate=estate, principal=chair, title="基准会议", closes_at=closes_at, now=published,
+        motions=[meetings.MotionDraft(item=4, title="续聘物业", text="续聘三年")], paper_grace_days=paper_grace_days)
+    meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=published)
+    meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=opened)
+    (motion,) = meetings.motions_of(session, meeting=meeting)
+    return OpenMeeting(estate, meeting, motion, meetings.roll_members(session, meeting=meeting))
