@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from assembly.auth import proxy_login, sessions
 from assembly.auth.models import AuthSession
 from assembly.auth.web import api_error, client_ip, log_in, now_for, redirect, zh
-from assembly.web.deps import SessionDep
+from assembly.web.deps import FormDep, SessionDep
 from assembly.web.templating import render
 
 router = APIRouter()
@@ -39,8 +39,7 @@ def login_page(request: Request):
 
 
 @router.post("/proxy/login", include_in_schema=False)
-async def login_form(request: Request, session: SessionDep):
-    form = await request.form()
+def login_form(request: Request, session: SessionDep, form: FormDep):
     code, tail = str(form.get("code") or "")[:40], str(form.get("id_tail") or "")[:8]
     attempt = _attempt(request, session, code, tail)
     if not attempt.ok:  # answered, not raised: the failure and its slow-down must commit

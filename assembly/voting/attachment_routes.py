@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData
 
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for
 from assembly.auth.web import now_for, redirect, zh
@@ -14,6 +15,7 @@ from assembly.errors import AssemblyError, InvalidInput
 from assembly.register.models import Estate
 from assembly.voting import attachments, meetings, pages, views
 from assembly.voting.pages import IdPath
+from assembly.web.deps import FormDep
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -31,21 +33,20 @@ def _file_url(estate: Estate, meeting_id: int, motion_id: int, attachment_id: in
     return f"/estate/{estate.code}/meetings/{meeting_id}/motions/{motion_id}/attachments/{attachment_id}"
 
 
-async def _one_upload(request: Request) -> attachments.Upload:
-    form = await request.form()
-    upload = await attachments.read_upload(form.get("file"))
+def _one_upload(form: FormData) -> attachments.Upload:
+    upload = attachments.read_upload(form.get("file"))
     if upload is None:
         raise InvalidInput("请选择要上传的文件 / choose a file", code="attachment_missing")
     return upload
 
 
 @router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/attachments")
-async def upload_page(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
-                      principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)]):
+def upload_page(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
+                principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)], form: FormDep):
     """A file added from the draft's page; a refusal comes back as the page with the reason (nothing stored)."""
     found, target = _visible(session, estate, meeting, motion, principal)
     try:
-        upload = await _one_upload(request)
+        upload = _one_upload(form)
         attachments.add(session, meeting=found, motion=target, principal=principal, upload=upload,
                         now=now_for(request))
     except AssemblyError as error:
@@ -87,11 +88,11 @@ def list_api(meeting: IdPath, motion: IdPath, session: views.SessionDep, princip
 
 
 @api_router.post("/meetings/{meeting}/motions/{motion}/attachments", status_code=201)
-async def upload_api(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
-                     principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)]):
+def upload_api(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
+               principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)], form: FormDep):
     """multipart/form-data with one `file`: 201 with its SHA-256 and the index of its attachment.added entry."""
     found, target = _visible(session, estate, meeting, motion, principal)
-    upload = await _one_upload(request)
+    upload = _one_upload(form)
     stored = attachments.add(session, meeting=found, motion=target, principal=principal, upload=upload,
                              now=now_for(request))
     (item,) = [i for i in attachments.listed(session, motion_ids=[target.id])[target.id] if i.id == stored.id]

@@ -82,11 +82,12 @@ def check_upload(*, filename: str, content: bytes) -> Upload:
     return Upload(clean_filename(filename, media_type), media_type, content)
 
 
-async def read_upload(part) -> Upload | None:
-    """An UploadFile of a form, read at most one byte past the limit and checked; None when no file was chosen."""
+def read_upload(part) -> Upload | None:
+    """An UploadFile of a parsed form (spooled by Starlette), read at most one byte past the limit and
+    checked — blocking file work, so only in a plain `def` route; None when no file was chosen."""
     if isinstance(part, str) or part is None:
         return None
-    content = await part.read(MAX_BYTES + 1)
+    content = part.file.read(MAX_BYTES + 1)
     if not part.filename and not content:
         return None
     return check_upload(filename=part.filename or "", content=content)
@@ -140,7 +141,7 @@ def remove(session: Session, *, meeting: Meeting, motion: Motion, attachment_id:
     session.flush()
 
 
-async def form_uploads(form, *, slots: int) -> dict[int, list[Upload]]:
+def form_uploads(form, *, slots: int) -> dict[int, list[Upload]]:
     """The files chosen in the drafting form (`m<slot>_files`), checked before anything is written,
     by the position the slot's motion will have (slots without a title are skipped, as the motions are)."""
     uploads: dict[int, list[Upload]] = {}
@@ -148,7 +149,7 @@ async def form_uploads(form, *, slots: int) -> dict[int, list[Upload]]:
     for slot in range(1, slots + 1):
         titled = bool(str(form.get(f"m{slot}_title") or "").strip())
         position += titled
-        files = [upload for part in form.getlist(f"m{slot}_files") if (upload := await read_upload(part))]
+        files = [upload for part in form.getlist(f"m{slot}_files") if (upload := read_upload(part))]
         if files and not titled:
             raise InvalidInput(f"议题 {slot} 没有标题，不能添加附件 / attachments for a motion without a title",
                                code="attachment_without_motion")

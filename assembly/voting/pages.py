@@ -21,6 +21,7 @@ from assembly.register.models import Estate, Person
 from assembly.voting import api, attachments, casting, meetings, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS
+from assembly.web.deps import FormDep
 from assembly.web.templating import render
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database
@@ -113,12 +114,11 @@ def _closes_at(form: FormData) -> datetime:
 
 
 @router.post("/estate/{code}/meetings")
-async def create_meeting(request: Request, session: views.SessionDep, principal: CurrentPrincipal,
-                         estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)]):
-    form = await request.form()
+def create_meeting(request: Request, session: views.SessionDep, principal: CurrentPrincipal,
+                   estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)], form: FormDep):
     values = {key: str(value)[:2000] for key, value in form.items() if isinstance(value, str)}
     try:
-        uploads = await attachments.form_uploads(form, slots=MOTION_SLOTS)  # checked before anything is written
+        uploads = attachments.form_uploads(form, slots=MOTION_SLOTS)  # checked before anything is written
         meeting = meetings.create_meeting(
             session, estate=estate, principal=principal, title=str(form.get("title") or "")[:300],
             closes_at=_closes_at(form), motions=_drafts(form), now=now_for(request),
@@ -198,10 +198,9 @@ def motion_page(meeting: IdPath, motion: IdPath, request: Request, session: view
 
 
 @router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/vote")
-async def vote(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
-               estate: Annotated[Estate, estate_for(Action.VOTE)]):
+def vote(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
+         estate: Annotated[Estate, estate_for(Action.VOTE)], form: FormDep):
     """Two steps without JavaScript: the choice comes back as a confirmation page; confirming casts."""
-    form = await request.form()
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     member, key = str(form.get("member") or "")[:400], str(form.get("request_key") or "")[:64]
@@ -244,12 +243,12 @@ def receipt_download(meeting: IdPath, motion: IdPath, ballot: IdPath, request: R
 
 
 @router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/objections")
-async def file_objection(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
-                         principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.OBJECTION_FILE)]):
+def file_objection(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
+                   principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.OBJECTION_FILE)],
+                   form: FormDep):
     """An owner says "this is not my vote" about their unit's line, during the objection period."""
     from assembly.voting import objections
 
-    form = await request.form()
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     objections.file_objection(session, meeting=found, motion=target, principal=principal,
@@ -259,13 +258,12 @@ async def file_objection(meeting: IdPath, motion: IdPath, request: Request, sess
 
 
 @router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/objections/{objection}")
-async def decide_objection(meeting: IdPath, motion: IdPath, objection: IdPath, request: Request,
-                           session: views.SessionDep, principal: CurrentPrincipal,
-                           estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)]):
+def decide_objection(meeting: IdPath, motion: IdPath, objection: IdPath, request: Request,
+                     session: views.SessionDep, principal: CurrentPrincipal,
+                     estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)], form: FormDep):
     """The committee upholds (the ballot is voided and the motion recounted) or dismisses an objection."""
     from assembly.voting import objections
 
-    form = await request.form()
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     decision = form.get("decision")

@@ -25,6 +25,7 @@ from assembly.voting import api, casting, closing, meetings, paper, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.pages import IdPath
 from assembly.voting.paper_models import PaperEntry
+from assembly.web.deps import FormDep, JsonBody
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -53,11 +54,12 @@ def _base(estate: Estate, meeting_id: int) -> str:
     return f"/estate/{estate.code}/meetings/{meeting_id}/paper"
 
 
-async def _scan_bytes(form: FormData) -> bytes:
+def _scan_bytes(form: FormData) -> bytes:
+    """The spooled scan, read in the route's thread (blocking file work stays off the event loop)."""
     upload = form.get("scan")
     if not isinstance(upload, UploadFile):
         return b""
-    return await upload.read(paper.MAX_SCAN_BYTES + 1)  # one byte more than allowed is enough to refuse
+    return upload.file.read(paper.MAX_SCAN_BYTES + 1)  # one byte more than allowed is enough to refuse
 
 
 def _handed_in(raw: str) -> datetime:
@@ -122,17 +124,16 @@ def paper_page(meeting: IdPath, request: Request, session: views.SessionDep, pri
 
 
 @router.post("/estate/{code}/meetings/{meeting}/paper")
-async def enter_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
-                     estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
+def enter_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
+               estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)], form: FormDep):
     """One sheet for one motion; a refusal is the page with the reason (nothing stored)."""
     found = _changing(request, session, estate, meeting, principal)
-    form = await request.form()
     try:
         motion = meetings.get_motion(session, meeting=found, motion_id=_number(form.get("motion")))
         entry = paper.enter(session, meeting=found, motion=motion, principal=principal,
                             unit=str(form.get("unit") or "")[:60], choice=_choice(form, motion),
                             handed_in_at=_handed_in(str(form.get("handed_in") or "")),
-                            scan=await _scan_bytes(form), now=now_for(request))
+                            scan=_scan_bytes(form), now=now_for(request))
     except AssemblyError as error:
         context = _context(request, session, estate, found, principal)
         return render(request, "paper/index.html", context | {"error": zh(error.message),
@@ -171,12 +172,12 @@ def scan(meeting: IdPath, entry: IdPath, request: Request, session: views.Sessio
 
 
 @router.post("/estate/{code}/meetings/{meeting}/paper/{entry}/confirm")
-async def confirm_page(meeting: IdPath, entry: IdPath, request: Request, session: views.SessionDep,
-                       principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
+def confirm_page(meeting: IdPath, entry: IdPath, request: Request, session: views.SessionDep,
+                 principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)],
+                 form: FormDep):
     """Confirmed or a mismatch: both are kept (a mismatch is recorded, not raised)."""
     found = _changing(request, session, estate, meeting, principal)
     target = paper.get_entry(session, meeting=found, entry_id=entry)
-    form = await request.form()
     try:
         checked = paper.confirm(session, meeting=found, entry_id=target.id, principal=principal,
                                 choice=_choice(form, session.get(Motion, target.motion_id)), now=now_for(request))
@@ -221,29 +222,25 @@ def paper_api(meeting: IdPath, request: Request, session: views.SessionDep, prin
 
 
 @api_router.post("/meetings/{meeting}/paper", status_code=201)
-async def enter_api(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
-                    estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
+def enter_api(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
+              estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)], form: FormDep):
     """multipart/form-data: motion, unit, choice (or choices, repeated), handed_in (ISO 8601), scan."""
     found = _changing(request, session, estate, meeting, principal)
-    form = await request.form()
     motion = meetings.get_motion(session, meeting=found, motion_id=_number(form.get("motion")))
     entry = paper.enter(session, meeting=found, motion=motion, principal=principal,
                         unit=str(form.get("unit") or "")[:60], choice=_choice(form, motion),
-                        handed_in_at=_handed_in(str(form.get("handed_in") or "")), scan=await _scan_bytes(form),
+                        handed_in_at=_handed_in(str(form.get("handed_in") or "")), scan=_scan_bytes(form),
                         now=now_for(request))
     return JSONResponse(_entry_json(estate, entry), status_code=201)
 
 
 @api_router.post("/meetings/{meeting}/paper/{entry}/confirm")
-async def confirm_api(meeting: IdPath, entry: IdPath, request: Request, session: views.SessionDep,
-                      principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)]):
+def confirm_api(meeting: IdPath, entry: IdPath, request: Request, session: views.SessionDep,
+                principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)],
+                body: JsonBody):
     """JSON {choice} or {choices}; answers the entry, `state` confirmed or mismatch (200 either way)."""
     found = _changing(request, session, estate, meeting, principal)
     target = paper.get_entry(session, meeting=found, entry_id=entry)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
     if not isinstance(body, dict):
         raise InvalidInput("请求须为 JSON 对象 / a JSON object is required", code="invalid_body")
     motion = session.get(Motion, target.motion_id)

@@ -22,6 +22,7 @@ from assembly.voting import casting, meetings, proxies, proxy_api, views
 from assembly.voting.api import IdPath
 from assembly.voting.models import Meeting
 from assembly.voting.proxy_models import ProxyLogin
+from assembly.web.deps import FormDep
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,12 +48,12 @@ def owner_page(meeting: IdPath, request: Request, session: views.SessionDep, pri
 
 
 @router.post("/estate/{code}/meetings/{meeting}/proxy")
-async def appoint(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
-                  estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)]):
+def appoint(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
+            estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)], form: FormDep):
     found = proxy_api._published(request, session, estate, meeting)
     values: dict = {}
     try:
-        values, data = await proxy_api.read_upload(request)
+        values, data = proxy_api.read_upload(request, form)
         proxies.appoint(session, meeting=found, principal=principal, member_key=values.get("member", ""),
                         proxy_name=values.get("proxy_name", ""), proxy_id_number=values.get("proxy_id_number", ""),
                         document=data, id_key=request.app.state.settings.id_hash_key, now=now_for(request))
@@ -125,9 +126,8 @@ def confirm(meeting: IdPath, appointment: IdPath, request: Request, session: vie
 
 
 @router.post("/estate/{code}/meetings/{meeting}/proxies/{appointment}/reject")
-async def reject(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
-                 principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)]):
-    form = await request.form()
+def reject(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
+           principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)], form: FormDep):
     found = proxy_api._published(request, session, estate, meeting)
     target = proxies.get_appointment(session, meeting=found, appointment_id=appointment)
     try:
@@ -151,14 +151,14 @@ def reissue(meeting: IdPath, login: IdPath, request: Request, session: views.Ses
 
 
 @router.post("/estate/{code}/meetings/{meeting}/proxy-logins/{login}/slip.pdf")
-async def slip_pdf(meeting: IdPath, login: IdPath, request: Request, session: views.SessionDep,
-                   estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)]):
+def slip_pdf(meeting: IdPath, login: IdPath, request: Request, session: views.SessionDep,
+             estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)], form: FormDep):
     """The slip as a PDF, from the code the slip page showed (posted back; checked against its hash)."""
     from assembly.voting.proxy_slip import slip_pdf as render_slip
 
     found = proxy_api._published(request, session, estate, meeting)
     target = proxies.get_login(session, meeting=found, login_id=login)
-    code = str((await request.form()).get("code") or "")[:40]
+    code = str(form.get("code") or "")[:40]
     if not proxy_login.code_matches(target, code):
         raise InvalidInput("登录码已失效或不正确，请补发新的登录码 / not the proxy's current code; reissue it",
                            code="proxy_code_mismatch")
@@ -210,10 +210,9 @@ def proxy_motion(motion: IdPath, request: Request, session: views.SessionDep,
 
 
 @router.post("/proxy/motions/{motion}/vote")
-async def proxy_vote(motion: IdPath, request: Request, session: views.SessionDep,
-                     principal: Annotated[Principal, require(Action.PROXY_VOTE)]):
+def proxy_vote(motion: IdPath, request: Request, session: views.SessionDep,
+               principal: Annotated[Principal, require(Action.PROXY_VOTE)], form: FormDep):
     """Two steps without JavaScript, as for owners: the choice comes back to confirm; confirming casts."""
-    form = await request.form()
     context = _motion_context(request, session, principal, motion)
     target = context["motion"]
     member, key = str(form.get("member") or "")[:400], str(form.get("request_key") or "")[:64]

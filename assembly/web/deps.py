@@ -33,6 +33,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
+from starlette.datastructures import FormData
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
@@ -119,3 +120,27 @@ def _end(session: Session, *, commit: bool) -> None:
 
 # scope="function": commit before the response is sent, so a failed commit is never a false success.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+# --- the event loop's rule: routes that touch the session are plain `def` ----------------------
+# FastAPI runs a plain `def` route in the thread pool. Reading the request's body is async, so these
+# async dependencies read it on the event loop first; the route then gets it as a value. A test
+# (tests/web/test_route_discipline.py) walks every route and fails on one that breaks the rule.
+
+
+async def read_form(request: Request) -> FormData:
+    """The request's form (urlencoded or multipart; files are spooled by Starlette, read with
+    `part.file.read(n)` in the route). Parsed once per request: the CSRF check shares it."""
+    return await request.form()
+
+
+async def read_json(request: Request) -> object:
+    """The request's JSON body, or None when it is not valid JSON (the route says what it needs)."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+JsonBody = Annotated[object, Depends(read_json)]
