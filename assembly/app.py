@@ -22,7 +22,8 @@ log = logging.getLogger("assembly")
 
 
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None, ticker: bool = False) -> FastAPI:
-    """The application. `ticker`: run the once-a-minute duties (the server does; tests call them)."""
+    """The application. `ticker`: run the job runner (assembly.jobs; the server does, tests call
+    `run_due` with the clock they moved)."""
     from assembly.auth.web import authenticate
 
     settings = settings or get_settings()
@@ -37,9 +38,14 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from assembly.ticker import Ticker
+        from assembly.jobs import JobRunner
+        from assembly.models import utcnow
 
-        duties = Ticker(engine, settings) if ticker else None
+        def clock():  # the one clock: the application's (tests move app.state.clock)
+            moved = getattr(app.state, "clock", None)
+            return moved() if moved else utcnow()
+
+        duties = JobRunner(engine, settings, clock) if ticker else None
         if duties:
             await duties.start()
         yield
@@ -73,7 +79,6 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     from assembly.auth.card_routes import router as card_router
     from assembly.auth.print_routes import router as print_router
-    from assembly.auth.printing import Pickups
     from assembly.auth.routes import router as auth_router
     from assembly.auth.screen_routes import router as screen_router
 
@@ -115,7 +120,6 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(proxy_api.router)
     app.include_router(proxy_api.proxy_router)
     app.include_router(proxy_pages.router)
-    app.state.pickups = Pickups()  # printed cards and slips waiting for their one download
     app.add_middleware(RequestLocale)  # routes run in the visitor's language too (error messages)
     app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     var_dir: Path = Path("var")
     database_url: str | None = None
+    # How long a statement waits for a lock before the request answers 503 (PostgreSQL lock_timeout,
+    # SQLite busy timeout and this process's write gate), and how long one statement may run.
+    db_lock_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=1_000, le=3_600_000)
     site_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

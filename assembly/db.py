@@ -11,6 +11,7 @@ instead of failing with "database is locked" half-way through a transaction.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,15 @@ from sqlmodel import Session
 log = logging.getLogger(__name__)
 
 FIXED_SQLITE = (3, 51, 3)
-BUSY_TIMEOUT_MS = 30_000
+# How long one statement may wait for a lock (PostgreSQL lock_timeout, SQLite's busy timeout), and
+# how long one statement may run (PostgreSQL statement_timeout). Settings: ASSEMBLY_DB_LOCK_TIMEOUT_MS,
+# ASSEMBLY_DB_STATEMENT_TIMEOUT_MS (docs/operators.md). A request that runs out answers 503.
+LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 30_000
+# PostgreSQL's codes for "could not get the lock in time" and "cancelled by statement_timeout";
+# SQLite says "database is locked" (SQLITE_BUSY) when its busy timeout ran out.
+_LOCK_TIMEOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # an engine's pool -> its lock timeout
+_BUSY_SQLSTATES = {"55P03", "57014", "40P01"}  # lock_not_available, query_canceled, deadlock_detected
 
 
 def sqlite_module():
@@ -44,11 +53,16 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`, set up for a server (pool, pragmas, locking)."""
+def make_engine(url: str, *, echo: bool = False, lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+                statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> Engine:
+    """An engine for `url`, set up for a server (pool, pragmas, locking, timeouts)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        options = f"-c lock_timeout={int(lock_timeout_ms)} -c statement_timeout={int(statement_timeout_ms)}"
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               connect_args={"options": options, "connect_timeout": 10})
+        _LOCK_TIMEOUTS[engine.pool] = int(lock_timeout_ms)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     module = sqlite_module()
@@ -56,8 +70,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         url,
         echo=echo,
         module=module,
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": lock_timeout_ms / 1000},
     )
+    _LOCK_TIMEOUTS[engine.pool] = int(lock_timeout_ms)
     journal = "wal" if sqlite_uses_wal(module) else "delete"
 
     @event.listens_for(engine, "connect")
@@ -67,7 +82,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA journal_mode={journal}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL" if journal == "wal" else "PRAGMA synchronous=FULL")
         cursor.close()
 
@@ -77,6 +92,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def lock_timeout_seconds(engine: Engine) -> float:
+    """How long this engine's statements wait for a lock (the write gate waits as long)."""
+    return _LOCK_TIMEOUTS.get(engine.pool, LOCK_TIMEOUT_MS) / 1000
+
+
+def is_busy(error: BaseException) -> bool:
+    """A database error that means "someone else holds what this needs; try again shortly": a lock
+    not granted within the lock timeout, a statement cancelled by its timeout, a deadlock victim,
+    or SQLite's busy timeout run out."""
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    text = str(original).lower()
+    return "database is locked" in text or "database table is locked" in text
 
 
 def database_version(engine: Engine) -> str:

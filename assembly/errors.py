@@ -41,6 +41,22 @@ class InvalidInput(AssemblyError):
     code = "invalid_input"
 
 
+class Busy(AssemblyError):
+    """What this needs is held by someone else longer than the lock timeout: nothing was changed,
+    the same request may simply be sent again (503 with Retry-After)."""
+
+    status = 503
+    code = "busy"
+    retry_after = 2
+
+    def __init__(self, message: str = "", *, code: str | None = None, detail: object = None) -> None:
+        super().__init__(message or BUSY_MESSAGE, code=code, detail=detail)
+
+
+BUSY_MESSAGE = ("系统正忙，您的操作没有生效，请过几秒再提交一次 / the system is busy and nothing was changed; "
+                "please send it again in a few seconds")
+
+
 class ConfigurationError(AssemblyError):
     status = 500
     code = "configuration"

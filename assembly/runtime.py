@@ -16,6 +16,7 @@ log = logging.getLogger("assembly")
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, lock_timeout_ms=settings.db_lock_timeout_ms,
+                         statement_timeout_ms=settings.db_statement_timeout_ms)
     log.info("database: %s", database_version(engine))
     return engine

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from assembly.models import UTCDateTime, utcnow
@@ -136,3 +136,23 @@ class SecurityEvent(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
     reason: str | None = Field(default=None, max_length=40)
     details_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+
+class PrintPickup(SQLModel, table=True):
+    """A printed document (card sheet or activation slips) waiting for its one download, for at most
+    10 minutes. Kept in the database so that any server process hands it over; the document is
+    AES-256-GCM encrypted under a key derived from the download token, which is never stored (only
+    its SHA-256): the database alone never reveals a card token or an activation code."""
+
+    __tablename__ = "print_pickup"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=10)
+    batch: str = Field(max_length=40)
+    estate_id: int = Field(foreign_key="estate.id", index=True)
+    session_id: int | None = None  # the printing staff member's session: only they download it
+    numbers: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of card numbers
+    reissued: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # nonce + ciphertext

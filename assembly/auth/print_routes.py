@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from assembly.auth import printing
+from assembly.auth import pickups, printing
 from assembly.auth.permissions import Action, Principal, estate_for
 from assembly.auth.web import FormText, client_ip, now_for
 from assembly.errors import InvalidInput, NotFound
@@ -22,10 +22,6 @@ router = APIRouter()
 
 SHOWN = 300  # rows on one print page; larger estates are filtered by building
 CardIssuer = Annotated[Estate, estate_for(Action.CARD_ISSUE)]
-
-
-def pickups(request: Request) -> printing.Pickups:
-    return request.app.state.pickups
 
 
 def _page(request: Request, session, estate: Estate, *, building: str | None, error: str | None = None,
@@ -92,7 +88,7 @@ def print_batch(request: Request, session: SessionDep, estate: CardIssuer,
         session.rollback()
         return _page(request, session, estate, building=building, error=error.message.split(" / ")[0],
                      status_code=error.status)
-    tokens = pickups(request).offer(batch, session_id=principal.session_id, now=now)
+    tokens = pickups.offer(session, batch, session_id=principal.session_id, now=now)
     context = {"estate": estate, "batch": batch, "tokens": tokens, "minutes": int(printing.PICKUP_LIFETIME.seconds / 60)}
     return render(request, "cards/batch.html", context)
 
@@ -102,7 +98,7 @@ def download(request: Request, session: SessionDep, estate: CardIssuer, pickup: 
     """Hand over one document of a batch, once; the handover is an audit entry."""
     principal: Principal = request.state.principal
     now = now_for(request)
-    taken = pickups(request).take(pickup.strip(), estate_id=estate.id, session_id=principal.session_id, now=now)
+    taken = pickups.take(session, pickup.strip(), estate_id=estate.id, session_id=principal.session_id, now=now)
     printing.record_printed(session, estate_id=estate.id, kind=taken.kind, batch=taken.batch, numbers=taken.numbers,
                             reissued=taken.reissued, by=principal, now=now)
     return Response(

@@ -3,17 +3,15 @@
 Residents'-committee and street-office staff pick owners of record; one request issues their cards
 (a card in force is reissued: the old one stops working at once) and renders both documents — the
 card sheet (QR codes) and the sealed activation slips. The plain tokens and activation codes exist
-only inside those two PDFs, which wait in this process's memory (never the database, never a
-file) for at most PICKUP_LIFETIME, for the staff member who made them, and are handed over once
-each. Each handover is an audit entry (`cards.printed`, `slips.printed`: batch, card numbers,
+only inside those two PDFs, which wait for at most PICKUP_LIFETIME, for the staff member who made
+them, and are handed over once each (assembly.auth.pickups: in the database, so any server process
+hands them over, encrypted under a key only the download's token gives). Each handover is an audit entry (`cards.printed`, `slips.printed`: batch, card numbers,
 count — never a token or code) in the transaction of the download.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -175,55 +173,3 @@ class Pickup:
     @property
     def filename(self) -> str:
         return f"{'owner-cards' if self.kind == CARDS else 'activation-slips'}-{self.batch}.pdf"
-
-
-class Pickups:
-    """PDFs waiting to be downloaded, in this process's memory only; keyed by the SHA-256 of a
-    random single-use token. Assembly serves from one process (the minute ticker assumes it too);
-    several workers would need sticky sessions for the download to find its PDF."""
-
-    MAX_WAITING = 64
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting: dict[str, Pickup] = {}
-
-    @staticmethod
-    def _key(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
-    def _purge(self, now: datetime) -> None:
-        for key in [key for key, pickup in self._waiting.items() if pickup.expires_at <= now]:
-            del self._waiting[key]
-
-    def offer(self, batch: PrintBatch, *, session_id: int | None, now: datetime) -> dict[str, str]:
-        """Both documents of a batch, each under its own token: {"cards": token, "slips": token}."""
-        tokens = {}
-        with self._lock:
-            self._purge(now)
-            while len(self._waiting) + 2 > self.MAX_WAITING:  # the oldest offer goes first
-                oldest = min(self._waiting, key=lambda key: self._waiting[key].expires_at)
-                del self._waiting[oldest]
-            for kind, document in ((CARDS, batch.cards_pdf), (SLIPS, batch.slips_pdf)):
-                token = "dl_" + secrets.token_urlsafe(32)
-                self._waiting[self._key(token)] = Pickup(kind, batch.batch, batch.estate_id, session_id, batch.numbers,
-                                                         batch.reissued, now + PICKUP_LIFETIME, document)
-                tokens[kind] = token
-        return tokens
-
-    def take(self, token: str, *, estate_id: int, session_id: int | None, now: datetime) -> Pickup:
-        """The document, removed as it is handed over; PickupGone for anything else (one answer for all)."""
-        with self._lock:
-            self._purge(now)
-            key = self._key(token or "")
-            pickup = self._waiting.get(key)
-            if pickup is None or pickup.estate_id != estate_id or pickup.session_id != session_id:
-                raise PickupGone(
-                    "下载已失效：每份文件只能下载一次，且须在打印后 10 分钟内由打印人下载。请重新打印这一批（旧卡会作废）。"
-                    " / this download is gone: each document is handed over once, within 10 minutes, to whoever printed it",
-                )
-            del self._waiting[key]
-            return pickup
-
-    def __len__(self) -> int:
-        return len(self._waiting)

@@ -52,8 +52,9 @@ class BallotBody(BaseModel):
 
 
 def _meeting(request: Request, session, estate: Estate, meeting_id: int):
-    meeting = meetings.get_meeting(session, estate=estate, meeting_id=meeting_id)
-    return views.refresh_if_due(session, engine=request.app.state.engine, meeting=meeting, now=now_for(request))
+    """The meeting as stored: a page view never closes or counts it (the job runner does, assembly.jobs;
+    until then its state reads "closing")."""
+    return meetings.get_meeting(session, estate=estate, meeting_id=meeting_id)
 
 
 @router.get("/meetings")

@@ -232,12 +232,18 @@ def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: 
     return result
 
 
+def due_meetings(now: datetime):
+    """The ids of the meetings the close job looks at: voting ended, not yet announced."""
+    return select(Meeting.id).where(Meeting.opens_at.is_not(None), Meeting.announced_at.is_(None),
+                                    Meeting.closes_at <= now).order_by(Meeting.id)
+
+
 def close_due_meetings(session: Session, *, now: datetime) -> int:
-    """The ticker's duty: close every meeting whose voting has ended, and count every meeting whose
-    paper phase is over. Returns how many it changed."""
-    query = select(Meeting).where(Meeting.opens_at.is_not(None), Meeting.announced_at.is_(None),
-                                  Meeting.closes_at <= now)
-    return sum(close_if_due(session, meeting=meeting, now=now) for meeting in session.scalars(query).all())
+    """Close every meeting whose voting has ended, and count every meeting whose paper phase is
+    over, in the caller's one transaction (the job runner, assembly.jobs, gives each its own).
+    Returns how many it changed."""
+    ids = session.scalars(due_meetings(now)).all()
+    return sum(close_if_due(session, meeting=session.get(Meeting, i), now=now) for i in ids)
 
 
 def result_of(motion: Motion) -> dict | None:

@@ -148,6 +148,11 @@ def finalize_if_due(session: Session, *, meeting: Meeting, now: datetime) -> boo
     return True
 
 
+def announced_meetings():
+    """The ids of the meetings in their objection period (or past it, not yet marked)."""
+    return select(Meeting.id).where(Meeting.announced_at.is_not(None), Meeting.final_at.is_(None)).order_by(Meeting.id)
+
+
 def finalize_due_meetings(session: Session, *, now: datetime) -> int:
-    query = select(Meeting).where(Meeting.announced_at.is_not(None), Meeting.final_at.is_(None))
-    return sum(finalize_if_due(session, meeting=m, now=now) for m in session.scalars(query).all())
+    ids = session.scalars(announced_meetings()).all()
+    return sum(finalize_if_due(session, meeting=session.get(Meeting, i), now=now) for i in ids)

@@ -177,12 +177,11 @@ def reissue(meeting: IdPath, login: IdPath, request: Request, session: views.Ses
 
 
 def proxy_meeting(request: Request, session, principal: Principal) -> tuple[Meeting, Estate, ProxyLogin]:
-    """The one meeting of the proxy's login (closed by the first look after closes_at, like owners')."""
+    """The one meeting of the proxy's login (as stored: the job runner closes it, never a look)."""
     login = session.get(ProxyLogin, principal.proxy_id) if principal.proxy_id else None
     if login is None:
         raise Forbidden("只有代理人可以使用此页面 / proxies only", code="role_forbidden")
     meeting = session.get(Meeting, login.meeting_id)
-    meeting = views.refresh_if_due(session, engine=request.app.state.engine, meeting=meeting, now=now_for(request))
     return meeting, session.get(Estate, meeting.estate_id), session.get(ProxyLogin, login.id)
 
 

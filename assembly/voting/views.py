@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.area import format_area
-from assembly.db import unit_of_work
 from assembly.errors import Conflict, NotFound
 from assembly.register.models import Estate
 from assembly.voting import closing, meetings
@@ -23,21 +22,6 @@ from assembly.voting.tally import _roll
 from assembly.web.deps import SessionDep  # noqa: F401 - the routes' alias, re-exported
 
 NOT_VOTED = "未参加表决"
-
-
-def refresh_if_due(session: Session, *, engine, meeting: Meeting, now: datetime) -> Meeting:
-    """First access after closes_at closes the meeting, in a transaction of its own (a GET's session
-    only reads), then reads the meeting again."""
-    from assembly.voting import objections
-
-    if not closing.due(meeting, now) and not objections.final_due(session, meeting, now):
-        return meeting
-    with unit_of_work(engine) as writer:
-        closing.close_if_due(writer, meeting=writer.get(Meeting, meeting.id), now=now)
-        objections.finalize_if_due(writer, meeting=writer.get(Meeting, meeting.id), now=now)
-    session.commit()  # end the read transaction so the next read sees the close
-    session.expire_all()
-    return session.get(Meeting, meeting.id)
 
 
 def count_of(share: dict) -> Count:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -38,7 +38,8 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
-from assembly.db import is_sqlite, read_only
+from assembly.db import STATEMENT_TIMEOUT_MS, is_sqlite, lock_timeout_seconds, read_only
+from assembly.errors import Busy
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SPARE_CONNECTIONS = 2  # left outside the slots: a route may open a unit of work of its own (a receipt)
@@ -68,16 +69,38 @@ def _turns(engine: Engine) -> _Turns:
     return turns
 
 
+@asynccontextmanager
+async def _waited(turn: AbstractAsyncContextManager, seconds: float) -> AsyncIterator[None]:
+    """Enter `turn` waiting at most `seconds` (then Busy: nothing was done yet), leave it as usual."""
+    try:
+        with anyio.fail_after(seconds):
+            await turn.__aenter__()
+    except TimeoutError:
+        raise Busy() from None
+    try:
+        yield
+    finally:
+        await turn.__aexit__(None, None, None)
+
+
 def write_gate(engine: Engine) -> AbstractAsyncContextManager:
     """This process's turn to write to the engine's database: a FIFO lock on SQLite (one per engine
-    and event loop), nothing on PostgreSQL. Never taken twice by one request (it is not re-entrant)."""
-    return _turns(engine).write
+    and event loop), waited for at most the lock timeout (then 503), nothing on PostgreSQL. Never
+    taken twice by one request (it is not re-entrant)."""
+    turns = _turns(engine)
+    if isinstance(turns.write, nullcontext):
+        return turns.write
+    return _waited(turns.write, lock_timeout_seconds(engine))
 
 
 def connection_slot(engine: Engine) -> AbstractAsyncContextManager:
-    """One of the engine's pool connections, for as long as a request may hold one (see above).
-    Taken after the write gate, never the other way round; not re-entrant."""
-    return _turns(engine).slots
+    """One of the engine's pool connections, for as long as a request may hold one (see above),
+    waited for at most a statement's timeout (then 503: never a hang). Taken after the write gate,
+    never the other way round; not re-entrant."""
+    turns = _turns(engine)
+    if isinstance(turns.slots, nullcontext):
+        return turns.slots
+    return _waited(turns.slots, STATEMENT_TIMEOUT_MS / 1000)
 
 
 async def off_loop(call: Callable[[], object]) -> object:

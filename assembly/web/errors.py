@@ -11,9 +11,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assembly.errors import AssemblyError
+from assembly.db import is_busy
+from assembly.errors import AssemblyError, Busy
 
 log = logging.getLogger("assembly.web")
 
@@ -55,7 +57,19 @@ def error_response(request: Request, status: int, code: str, message: str, detai
 def install(app: FastAPI) -> None:
     @app.exception_handler(AssemblyError)
     async def _domain(request: Request, error: AssemblyError):
-        return error_response(request, error.status, error.code, error.message, error.detail)
+        response = error_response(request, error.status, error.code, error.message, error.detail)
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, error: DBAPIError):
+        """A lock not granted in time (or a statement over its timeout): the transaction was rolled
+        back, so nothing changed; 503 with Retry-After. Any other database error is a bug (500)."""
+        if is_busy(error):
+            log.warning("busy: %s %s (%s)", request.method, request.url.path, type(getattr(error, "orig", error)).__name__)
+            return await _domain(request, Busy())
+        return await _unexpected(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError):

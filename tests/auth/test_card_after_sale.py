@@ -132,7 +132,7 @@ def test_a_card_of_a_seller_frozen_in_an_open_meeting_waits_for_its_announcement
 
 def test_the_ticker_ends_waiting_cards_and_their_sessions(engine_copy, kit):
     """The minute ticker on a database of its own: a committed sale, a meeting announced, a tick."""
-    from assembly.ticker import tick
+    from assembly.jobs import run_all_due
 
     settings = get_settings()
     with unit_of_work(engine_copy) as session:
@@ -155,7 +155,7 @@ def test_the_ticker_ends_waiting_cards_and_their_sessions(engine_copy, kit):
         assert session.get(OwnerCard, card_id).revoked_at is None
     after = start + timedelta(days=30 + 10)
     for step in range(3):  # close, count, announce; then the card's duty in the same or the next tick
-        tick(engine_copy, settings, now=after + timedelta(minutes=step))
+        run_all_due(engine_copy, settings, after + timedelta(minutes=step))
     with unit_of_work(engine_copy) as session:
         from assembly.voting.models import Meeting
 

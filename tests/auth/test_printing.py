@@ -12,10 +12,11 @@ import zxingcpp
 from sqlalchemy import func, select
 
 from assembly.audit.models import AuditEntry
-from assembly.auth import cards, pdf, printing
+from assembly.auth import cards, pdf, pickups, printing
 from assembly.auth.errors import CardRevoked
 from assembly.auth.models import OwnerCard
 from assembly.auth.permissions import Role
+from assembly.db import unit_of_work
 from assembly.errors import Forbidden, InvalidInput
 from assembly.register.identity import mask_name
 
@@ -254,7 +255,10 @@ def test_the_downloads_belong_to_the_session_that_printed_and_expire(web, kit):
     gone = _download(kit, client, tokens["slips"])
     assert gone.status_code == 410 and "10 分钟" in gone.text
     assert not _entries(web, "slips.printed")
-    assert len(web.app.state.pickups) == 0  # nothing of the batch is held any longer
+    with unit_of_work(web.engine) as session:
+        assert pickups.waiting(session) == 1  # the unclaimed slips, sealed, until the job runner purges them
+        assert pickups.purge(session, now=web.clock.now) == 1
+        assert pickups.waiting(session) == 0  # nothing of the batch is held any longer
 
 
 def test_reprinting_reissues_and_the_old_card_stops_working(web, kit):

@@ -33,7 +33,7 @@ def test_sqlite_connection_pragmas(engine, db_backend):
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.BUSY_TIMEOUT_MS
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.LOCK_TIMEOUT_MS
         version = connection.exec_driver_sql("select sqlite_version()").scalar()
     assert tuple(int(part) for part in version.split(".")) >= db.FIXED_SQLITE
 

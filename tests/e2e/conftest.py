@@ -208,8 +208,11 @@ def clock(live_server):
     """The server's clock, moved by hand (tests never sleep)."""
     from .world import Clock
 
-    clock = Clock()
-    live_server.server.config.app.state.clock = clock  # the FastAPI app the server runs
+    from tests.voting.web_world import jobs_runner
+
+    app = live_server.server.config.app  # the FastAPI app the server runs
+    clock = Clock(on_move=jobs_runner(app.state.engine))
+    app.state.clock = clock
     return clock
 
 

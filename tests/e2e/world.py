@@ -28,11 +28,22 @@ PIN = "480913"
 class Clock:
     """The server's clock, moved by hand (app.state.clock): no sleeping, no timing."""
 
-    def __init__(self) -> None:
-        self.now = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
+    def __init__(self, on_move=None) -> None:
+        self._now = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
+        self.on_move = on_move  # the job runner's work at the new time (tests/voting/web_world.py)
+
+    @property
+    def now(self):
+        return self._now
+
+    @now.setter
+    def now(self, value) -> None:
+        self._now = value
+        if self.on_move is not None:
+            self.on_move(value)
 
     def __call__(self):
-        return self.now
+        return self._now
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,25 @@ PIN = "480913"
 
 
 class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
+    """The application's one clock, moved by hand. Moving it runs the meeting jobs at the new time,
+    as the server's job runner would within its minute (assembly.jobs): closes and finalisations
+    happen there, never on a page view."""
+
+    def __init__(self, now: datetime, on_move=None) -> None:
+        self._now, self.on_move = now, on_move
+
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        self._now = value
+        if self.on_move is not None:
+            self.on_move(value)
 
     def __call__(self) -> datetime:
-        return self.now
+        return self._now
 
     def advance(self, **delta) -> None:
         self.now += timedelta(**delta)
@@ -82,4 +96,12 @@ def make_voting_web(engine, *, owners=("single", "wife", "husband", "landlord", 
         session.expunge_all()
     app = create_app(settings=get_settings(), engine=engine)
     app.state.clock = clock
+    clock.on_move = jobs_runner(engine)
     return VotingWeb(app, engine, clock, world, tokens)
+
+
+def jobs_runner(engine):
+    """What the server's job runner does when the clock reaches `now` (close, finalize)."""
+    from assembly.jobs import MEETING_JOBS, run_due
+
+    return lambda now: run_due(engine, get_settings(), now, jobs=MEETING_JOBS)

@@ -11,11 +11,12 @@ from assembly.demo import load_demo
 
 @pytest.fixture
 def demo_client(client, engine_copy):
-    from assembly.ticker import tick
+    from assembly.jobs import run_all_due
+    from assembly.models import utcnow
 
     with unit_of_work(engine_copy) as session:
         load_demo(session, id_key=get_settings().id_hash_key)
-    tick(engine_copy, get_settings())  # the minute duty signs the first checkpoint
+    run_all_due(engine_copy, get_settings(), utcnow())  # the minute job signs the first checkpoint
     return client
 
 

@@ -1,0 +1,194 @@
+"""The job runner: the work the clock causes, never a page view (a GET changes no domain state).
+
+Jobs, each run once a minute by the server (`assembly serve`) and by `run_due` in tests and tools:
+
+- `close`     end electronic voting of every meeting whose `closes_at` passed; count and announce
+              those without a paper phase, or whose paper phase is over (assembly.voting.closing);
+- `finalize`  end the objection period of every announced meeting whose period ran, with every
+              objection decided (assembly.voting.objections);
+- `card_ends` end the cards of sellers once no open meeting froze them (assembly.auth.card_ends);
+- `checkpoints` sign a checkpoint for every estate whose log grew (assembly.audit.service);
+- `pickups`   delete printed documents nobody downloaded in time (assembly.auth.pickups);
+- `deliver`   POST owner notices to the message gateway (assembly.notify.gateway): on a loop of its
+              own, so a slow gateway never delays a close.
+
+Every meeting's close and finalisation is a transaction of its own: one failing meeting is logged and
+retried at the next run, never blocking the others. On PostgreSQL each job takes an advisory lock
+for its run, so with several server processes one runs it at a time and the others skip it. All jobs
+read one clock: the application's (`app.state.clock`, which tests move by hand).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+
+from assembly.config import Settings
+from assembly.db import is_sqlite, unit_of_work
+
+log = logging.getLogger("assembly.jobs")
+INTERVAL_SECONDS = 60
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Engine, Settings, datetime], int]  # returns how many things it did
+
+
+def _each_meeting(engine: Engine, *, job: str, query, action, now: datetime) -> int:
+    """Run `action` for every meeting the query finds, each in its own transaction."""
+    from assembly.voting.models import Meeting
+
+    with unit_of_work(engine) as session:
+        ids = list(session.scalars(query).all())
+    done = 0
+    for meeting_id in ids:
+        try:
+            with unit_of_work(engine) as session:
+                done += bool(action(session, meeting=session.get(Meeting, meeting_id), now=now))
+        except Exception:  # noqa: BLE001 - one meeting's failure never blocks the others; retried next run
+            log.exception("job %s failed for meeting %s; retried at the next run", job, meeting_id)
+    return done
+
+
+def close_meetings(engine: Engine, _settings: Settings, now: datetime) -> int:
+    from assembly.voting.closing import close_if_due, due_meetings
+
+    return _each_meeting(engine, job="close", query=due_meetings(now), action=close_if_due, now=now)
+
+
+def finalize_results(engine: Engine, _settings: Settings, now: datetime) -> int:
+    from assembly.voting.objections import announced_meetings, finalize_if_due
+
+    return _each_meeting(engine, job="finalize", query=announced_meetings(), action=finalize_if_due, now=now)
+
+
+def end_seller_cards(engine: Engine, _settings: Settings, now: datetime) -> int:
+    from assembly.auth.card_ends import end_former_owners
+
+    with unit_of_work(engine) as session:
+        return len(end_former_owners(session, now=now))
+
+
+def sign_checkpoints(engine: Engine, settings: Settings, now: datetime) -> int:
+    from assembly.audit.service import sign_due_checkpoints
+
+    with unit_of_work(engine) as session:
+        return sign_due_checkpoints(session, settings=settings, now=now)
+
+
+def purge_pickups(engine: Engine, _settings: Settings, now: datetime) -> int:
+    from assembly.auth.pickups import purge
+
+    with unit_of_work(engine) as session:
+        return purge(session, now=now)
+
+
+def deliver_notices(engine: Engine, settings: Settings, now: datetime) -> int:
+    from assembly.notify.gateway import deliver_due
+
+    return deliver_due(engine, settings=settings, now=now)
+
+
+# Order matters within one run: a close announces, then the seller cards it held may end, then the
+# log's growth is signed.
+JOBS = (Job("close", close_meetings), Job("finalize", finalize_results), Job("card_ends", end_seller_cards),
+        Job("checkpoints", sign_checkpoints), Job("pickups", purge_pickups))
+DELIVERY = (Job("deliver", deliver_notices),)
+MEETING_JOBS = JOBS[:2]  # what a moved clock makes due for meetings: close, finalize (tests run these)
+
+_LOCAL = threading.Lock()  # one run of a job at a time within this process (SQLite has one process)
+_RUNNING: set[str] = set()
+
+
+def _lock_key(name: str) -> int:
+    """A stable 64-bit advisory lock key per job name."""
+    return int.from_bytes(hashlib.sha256(f"assembly.job.{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[bool]:
+    """True when this process may run the job now: nobody else in this process runs it and, on
+    PostgreSQL, no other process holds its advisory lock (a session lock, freed if we die)."""
+    with _LOCAL:
+        if name in _RUNNING:
+            yield False
+            return
+        _RUNNING.add(name)
+    try:
+        if is_sqlite(engine):
+            yield True
+            return
+        key = _lock_key(name)
+        with engine.connect() as connection:
+            got = connection.execute(text("select pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+            connection.commit()
+            try:
+                yield bool(got)
+            finally:
+                if got:
+                    connection.execute(text("select pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+    finally:
+        with _LOCAL:
+            _RUNNING.discard(name)
+
+
+def run_due(engine: Engine, settings: Settings, now: datetime, *, jobs=JOBS) -> dict[str, int]:
+    """Run each job once at `now` (skipping one another process runs); what each did. A job that
+    fails is logged and retried at the next run; the others still run."""
+    done: dict[str, int] = {}
+    for job in jobs:
+        with exclusive(engine, job.name) as mine:
+            if not mine:
+                continue
+            try:
+                done[job.name] = job.run(engine, settings, now)
+            except Exception:  # noqa: BLE001 - logged; the next run retries
+                log.exception("job %s failed; retried at the next run", job.name)
+    if any(done.values()):
+        log.info("jobs: %s", ", ".join(f"{name} {count}" for name, count in done.items() if count))
+    return done
+
+
+def run_all_due(engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
+    """Every job, deliveries included (tests, `assembly jobs run`)."""
+    return run_due(engine, settings, now, jobs=JOBS + DELIVERY)
+
+
+class JobRunner:
+    """Started and stopped by the application's lifespan when serving (tests call run_due)."""
+
+    def __init__(self, engine: Engine, settings: Settings, clock: Clock, *, interval: float = INTERVAL_SECONDS) -> None:
+        self.engine, self.settings, self.clock, self.interval = engine, settings, clock, interval
+        self.tasks: list[asyncio.Task] = []
+
+    async def _loop(self, jobs) -> None:
+        while True:
+            try:
+                await run_in_threadpool(run_due, self.engine, self.settings, self.clock(), jobs=jobs)
+            except Exception:  # noqa: BLE001 - logged; the next round retries
+                log.exception("job round failed")
+            await asyncio.sleep(self.interval)
+
+    async def start(self) -> None:
+        self.tasks = [asyncio.create_task(self._loop(JOBS)), asyncio.create_task(self._loop(DELIVERY))]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+
