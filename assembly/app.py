@@ -45,7 +45,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
             moved = getattr(app.state, "clock", None)
             return moved() if moved else utcnow()
 
-        duties = JobRunner(engine, settings, clock) if ticker else None
+        duties = JobRunner(engine, settings, clock, interval=settings.jobs_interval_seconds) if ticker else None
         if duties:
             await duties.start()
         yield
@@ -124,3 +124,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))
     return app
+
+
+def create_server_app() -> FastAPI:
+    """The application as `assembly serve` runs it in each server process (with its job runner)."""
+    return create_app(ticker=True)

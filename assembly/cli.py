@@ -67,13 +67,33 @@ def serve(
     host: str = typer.Option(None, help="address to listen on (default: ASSEMBLY_HOST or 127.0.0.1)"),
     port: int = typer.Option(None, min=1, max=65535, help="port (default: ASSEMBLY_PORT or 8000)"),
     demo_if_empty: bool = typer.Option(False, "--demo-if-empty", help="load the demo estate into an empty database"),
+    workers: int = typer.Option(None, min=1, max=64, help="server processes (PostgreSQL only; default: "
+                                "ASSEMBLY_WORKERS or 1; docs/operators.md)"),
 ) -> None:
     """Migrate the database and start the web server."""
     from assembly.config import get_settings
     from assembly.serve import run
 
     settings = get_settings()
-    run(host=host or settings.host, port=port or settings.port, demo_if_empty=demo_if_empty)
+    try:
+        run(host=host or settings.host, port=port or settings.port, demo_if_empty=demo_if_empty,
+            workers=workers or settings.workers)
+    except AssemblyError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("jobs")
+def jobs() -> None:
+    """Run the job runner's round once now (closes, finalisations, card ends, checkpoints, deliveries):
+    what every server process does each minute; safe beside running servers (one runs a job at a time)."""
+    from assembly.config import get_settings
+    from assembly.jobs import run_all_due
+    from assembly.models import utcnow
+    from assembly.runtime import get_engine
+
+    done = run_all_due(get_engine(), get_settings(), utcnow())
+    typer.echo(", ".join(f"{name}: {count}" for name, count in done.items()) or "nothing ran (another runner holds the jobs)")
 
 
 @app.command()

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # SQLite busy timeout and this process's write gate), and how long one statement may run.
     db_lock_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
     db_statement_timeout_ms: int = Field(default=30_000, ge=1_000, le=3_600_000)
+    # Server processes (`assembly serve`); more than one only on PostgreSQL (docs/operators.md).
+    workers: int = Field(default=1, ge=1, le=64)
+    # How often the job runner runs its round (closes, finalisations, checkpoints; assembly.jobs).
+    jobs_interval_seconds: float = Field(default=60, ge=0.2, le=3600)
     site_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

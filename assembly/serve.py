@@ -60,12 +60,24 @@ def banner(host: str, port: int, demo_lines: list[str] | None = None) -> str:
     return "\n".join([*lines, ""])
 
 
-def run(*, host: str, port: int, demo_if_empty: bool) -> None:
+def run(*, host: str, port: int, demo_if_empty: bool, workers: int = 1) -> None:
     import uvicorn
 
+    from assembly.db import is_sqlite
+    from assembly.errors import ConfigurationError
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if workers > 1 and is_sqlite(get_engine()):
+        raise ConfigurationError(
+            "SQLite 只能由一个服务进程使用；多个进程请使用 PostgreSQL（ASSEMBLY_DATABASE_URL） / several server "
+            "processes need PostgreSQL (ASSEMBLY_DATABASE_URL); SQLite is served by one process",
+            code="workers_need_postgresql")
     demo_lines = prepare(demo_if_empty=demo_if_empty, site_url=base_url(host, port))
     typer.echo(banner(host, port, demo_lines))
-    from assembly.app import create_app
+    if workers > 1:  # uvicorn's process manager; each process runs the job runner, one at a time per job
+        uvicorn.run("assembly.app:create_server_app", factory=True, host=host, port=port, proxy_headers=True,
+                    workers=workers)
+        return
+    from assembly.app import create_server_app
 
-    uvicorn.run(create_app(ticker=True), host=host, port=port, proxy_headers=True)
+    uvicorn.run(create_server_app(), host=host, port=port, proxy_headers=True)

@@ -23,8 +23,11 @@ class World:
     roll_size: int
 
 
-def build(engine, *, units: int, secret_key: str, logins: int | None = None) -> World:
-    """The world; `logins`: how many owners get a session (all by default)."""
+def build(engine, *, units: int, secret_key: str, logins: int | None = None, closes_at=None,
+          paper_grace_days: int = 3) -> World:
+    """The world; `logins`: how many owners get a session (all by default); `closes_at`: tomorrow
+    by default, or a function giving it when the meeting is drafted (the concurrency tests close it
+    seconds after the world is built)."""
     from sqlalchemy import insert, select
 
     from assembly.auth import sessions, tokens
@@ -38,13 +41,14 @@ def build(engine, *, units: int, secret_key: str, logins: int | None = None) -> 
     settings = get_settings()
     rows = register_rows(units)
     now = utcnow().replace(microsecond=0)
-    # Published 17 days ago and opened yesterday (the notice ran its 15 days), closing tomorrow: the
+    # Published 20 days ago and opened yesterday (the notice ran its 15 days), closing tomorrow: the
     # server's real clock finds the meeting open. Entry times are raised to the register's (later)
     # time by the log, as for any lagging clock.
-    published, opened = now - timedelta(days=17), now - timedelta(days=1)
+    published, opened = now - timedelta(days=20), now - timedelta(days=1)
     with unit_of_work(engine) as session:
         world = open_meeting(session, rows=rows, published=published, opened=opened,
-                             closes_at=now + timedelta(days=1), code=ESTATE_CODE, paper_grace_days=3)
+                             closes_at=closes_at or (lambda: now + timedelta(days=1)), code=ESTATE_CODE,
+                             paper_grace_days=paper_grace_days)
         estate, meeting, motion, roll = world.estate, world.meeting, world.motion, world.roll
         people = session.execute(select(Person.id, Person.pseudonym).where(Person.estate_id == estate.id)).all()
         prefix = f"{estate.id % 10_000:04d}"

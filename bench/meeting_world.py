@@ -50,7 +50,8 @@ def open_meeting(session, *, rows: list, published: datetime, opened: datetime, 
     chair = Principal(kind="account", role=Role.COMMITTEE_CHAIR, estate_ids=frozenset({estate.id}), account_id=1,
                       pseudonym="bench-chair")
     meeting = meetings.create_meeting(
-        session, estate=estate, principal=chair, title="基准会议", closes_at=closes_at, now=published,
+        session, estate=estate, principal=chair, title="基准会议", now=published,
+        closes_at=closes_at() if callable(closes_at) else closes_at,
         motions=[meetings.MotionDraft(item=4, title="续聘物业", text="续聘三年")], paper_grace_days=paper_grace_days)
     meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=published)
     meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=opened)
