@@ -30,7 +30,7 @@ from assembly.auth.permissions import (
 )
 from assembly.errors import AssemblyError
 from assembly.register.models import Estate
-from assembly.web.deps import SessionDep
+from assembly.web.deps import SessionDep, in_write_turn
 from assembly.web.templating import render
 
 router = APIRouter()
@@ -107,8 +107,8 @@ def api_receipt(request: Request, session: SessionDep, estate: ReadableEstate, i
     """Entry `index`'s receipt (C2SP tlog-proof): check it with `assembly audit verify-receipt`. A checkpoint
     that includes the entry is signed if none is recent (audit-log.md: signed whenever one is asked for)."""
     _release(session)
-    text = observer.receipt(request.app.state.engine, settings=request.app.state.settings, estate_id=estate.id,
-                            index=index)
+    engine, settings = request.app.state.engine, request.app.state.settings
+    text = in_write_turn(engine, lambda: observer.receipt(engine, settings=settings, estate_id=estate.id, index=index))
     return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
 
 

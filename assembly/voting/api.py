@@ -19,6 +19,7 @@ from assembly.errors import InvalidInput
 from assembly.register.models import Estate
 from assembly.voting import casting, meetings, views
 from assembly.voting.models import Ballot
+from assembly.web.deps import in_write_turn
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database
 router = APIRouter(prefix="/api/estates/{code}", tags=["meetings"])
@@ -157,9 +158,14 @@ def receipt_text(request: Request, session, estate: Estate, meeting: int, motion
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     keys = [h.member_key for h in casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")]
     mine = casting.ballot_for_receipt(session, motion=target, ballot_id=ballot, member_keys=keys)
-    with unit_of_work(request.app.state.engine) as writer:  # may sign a checkpoint: a write of its own
-        return audit_service.receipt(writer, settings=request.app.state.settings, estate=writer.get(Estate, estate.id),
-                                     index=mine.entry_index).text
+    engine, index = request.app.state.engine, mine.entry_index
+
+    def signed() -> str:  # may sign a checkpoint: a write of its own, in its turn
+        with unit_of_work(engine) as writer:
+            return audit_service.receipt(writer, settings=request.app.state.settings,
+                                         estate=writer.get(Estate, estate.id), index=index).text
+
+    return in_write_turn(engine, signed)
 
 
 @router.get("/meetings/{meeting}/motions/{motion}/units")

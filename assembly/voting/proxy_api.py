@@ -24,7 +24,7 @@ from assembly.voting import casting, meetings, proxies, views
 from assembly.voting.api import IdPath, _meeting
 from assembly.voting.models import Ballot, Meeting
 from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
-from assembly.web.deps import FormDep
+from assembly.web.deps import FormDep, in_write_turn
 
 router = APIRouter(prefix="/api/estates/{code}/meetings/{meeting}", tags=["proxies"])
 proxy_router = APIRouter(prefix="/api/proxy", tags=["proxies"])
@@ -241,9 +241,14 @@ def proxy_receipt(request: Request, session, principal: Principal, motion_id: in
     ballot = session.get(Ballot, ballot_id)
     if ballot is None or ballot.motion_id != target.id or ballot.by != "proxy" or ballot.member_key not in keys:
         raise NotFound("没有找到您代投的这张选票 / no such ballot of yours", code="ballot_not_found")
-    with unit_of_work(request.app.state.engine) as writer:  # may sign a checkpoint: a write of its own
-        return audit_service.receipt(writer, settings=request.app.state.settings, estate=writer.get(Estate, estate.id),
-                                     index=ballot.entry_index).text
+    engine, index = request.app.state.engine, ballot.entry_index
+
+    def signed() -> str:  # may sign a checkpoint: a write of its own, in its turn
+        with unit_of_work(engine) as writer:
+            return audit_service.receipt(writer, settings=request.app.state.settings,
+                                         estate=writer.get(Estate, estate.id), index=index).text
+
+    return in_write_turn(engine, signed)
 
 
 @proxy_router.get("/motions/{motion}/ballots/{ballot}/receipt", response_class=PlainTextResponse)

@@ -93,6 +93,23 @@ def write_gate(engine: Engine) -> AbstractAsyncContextManager:
     return _waited(turns.write, lock_timeout_seconds(engine))
 
 
+def in_write_turn(engine: Engine, call: Callable[[], object]) -> object:
+    """From a route's worker thread: run `call` (a short write of its own that a read needs, such as
+    signing the checkpoint a receipt's proof needs) in this process's write turn, so it queues with
+    the other writers instead of in SQLite's busy handler. Outside the server (CLI, tests calling
+    services) there is no gate: `call` just runs."""
+    try:
+        anyio.from_thread.check_cancelled()  # RuntimeError outside an event loop's worker thread
+    except RuntimeError:
+        return call()
+
+    async def in_turn() -> object:
+        async with write_gate(engine):
+            return await anyio.to_thread.run_sync(call, limiter=anyio.CapacityLimiter(1))
+
+    return anyio.from_thread.run(in_turn)
+
+
 def connection_slot(engine: Engine) -> AbstractAsyncContextManager:
     """One of the engine's pool connections, for as long as a request may hold one (see above),
     waited for at most a statement's timeout (then 503: never a hang). Taken after the write gate,
