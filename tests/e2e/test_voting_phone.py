@@ -121,7 +121,7 @@ def test_publish_wait_vote_close_and_read_the_result_on_a_phone(live_server, dem
         assert "您已投票" in page.inner_text("main")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
-        clock.now += timedelta(days=15)  # past closes_at: the first look ends electronic voting
+        clock.now += timedelta(days=15)  # past closes_at: the job runner ends electronic voting
         _staff_login(page, base, "demo-chair", password["demo-chair"])
         page.goto(meeting_url)
         assert page.locator("#stage").inner_text() == "投票已截止，纸质选票录入中"

@@ -58,7 +58,7 @@ def _announced(site) -> tuple[int, int]:
             assert response.status_code == 201, response.text
     early = site.staff("observer").get(f"/estate/alpha/meetings/{meeting}/results.csv")
     assert early.status_code == 409 and "公告后" in early.text
-    site.clock.advance(days=15)  # past closes_at: the first look closes, counts and announces
+    site.clock.advance(days=15)  # past closes_at: the job runner closes, counts and announces
     return meeting, motion
 
 

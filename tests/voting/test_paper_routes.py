@@ -141,6 +141,6 @@ def test_the_api_refuses_bad_input_with_stable_codes(site):
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
     assert chair.post(f"{api}/999999/confirm", json={"choice": "agree"}).status_code == 404
     assert chair.get(api).json()["entries"] == []
-    site.clock.advance(days=2)  # the grace period has run: the first look counts and announces
+    site.clock.advance(days=2)  # the grace period has run: the job runner counts and announces
     shown = site.staff("observer").get(f"/api/estates/alpha/meetings/{meeting}").json()
     assert shown["state"] == "announced" and shown["motions"][0]["result"]["participating"]["heads"] == 1

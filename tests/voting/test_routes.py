@@ -83,7 +83,7 @@ def test_the_whole_loop_through_pages(site):
     before_close = chair.get(motion_path).text
     assert "表决结果" not in before_close and "同意面积" not in before_close  # no partial results, not even here
 
-    site.clock.advance(days=15)  # past closes_at: the first look ends electronic voting; paper entry follows
+    site.clock.advance(days=15)  # past closes_at: the job runner ends electronic voting; paper entry follows
     chair, owner, rc = site.staff("chair"), site.owner("single"), site.staff("rc-staff")
     page = owner.get(motion_path)
     assert "投票已截止，纸质选票录入中" in page.text and "获得通过" not in page.text
