@@ -262,7 +262,10 @@ def check_password(session: Session, *, settings: Settings, username: str, passw
                      message="该账户已停用，请联系创建它的单位 / this account is disabled")
     if hashing.needs_rehash(account.password_hash):
         account.password_hash = hashing.hash_secret(hashing.normalize_password(password))
-    throttle.clear(session, throttle.ACCOUNT, keys[0][1])
+    if needs_second_factor(account) is None:
+        # Only a full login clears the account's count: with a second factor outstanding, the
+        # wrong codes that follow a right password must still add up (issue #22).
+        throttle.clear(session, throttle.ACCOUNT, keys[0][1])
     return Attempt(account)
 
 

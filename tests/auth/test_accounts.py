@@ -216,3 +216,28 @@ def test_a_hash_with_old_parameters_is_upgraded_at_login(session, kit, world, se
     assert _login(session, kit, settings, account.username, kit.PASSWORD).ok
     assert not hashing.needs_rehash(account.password_hash)
     assert hashing.verify_secret(account.password_hash, kit.PASSWORD)
+
+
+def test_wrong_codes_after_a_right_password_count_against_the_account(session, kit, world, settings):
+    """Issue #22: the right password cleared the account's count before the code was checked, so an
+    attacker holding the password could try codes limited only by their source address."""
+    office = kit.make_account(session, Role.STREET_OFFICE, world)
+    secret = kit.enrol_totp(session, office)
+    key = accounts._throttle_keys(settings, office.username, None)[0][1]
+    answers = []
+    for attempt in range(6):
+        now = kit.T0 + timedelta(minutes=attempt)  # each from a new address: only the account's count can stop it
+        assert _login(session, kit, settings, office.username, kit.PASSWORD, ip=f"10.0.1.{attempt}", now=now).ok
+        answers.append(accounts.check_totp(session, settings=settings, account=office, code="000000",
+                                           ip=f"10.0.1.{attempt}", now=now))
+    assert throttle.failures(session, throttle.ACCOUNT, key) == 6
+    assert "请在 30 秒后再试" in answers[5].error.message
+    refused = _login(session, kit, settings, office.username, kit.PASSWORD, ip="10.0.2.1",
+                     now=kit.T0 + timedelta(minutes=5, seconds=10))
+    assert refused.error.code == "throttled"  # the account waits, whatever the source
+    later = kit.T0 + timedelta(minutes=6)
+    assert _login(session, kit, settings, office.username, kit.PASSWORD, ip="10.0.2.1", now=later).ok
+    assert throttle.failures(session, throttle.ACCOUNT, key) == 6  # a right password alone clears nothing
+    assert accounts.check_totp(session, settings=settings, account=office, code=totp.totp(secret, later),
+                               ip="10.0.2.1", now=later).ok
+    assert throttle.failures(session, throttle.ACCOUNT, key) == 0  # the full login does
