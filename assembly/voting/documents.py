@@ -8,8 +8,6 @@ never floats. The per-unit CSV holds room, area and choice — never names.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,12 +21,12 @@ from assembly.area import format_area
 from assembly.audit.models import AuditEntry
 from assembly.errors import Conflict
 from assembly.register.models import Estate
+from assembly.spreadsheet import csv_text
 from assembly.voting import meetings, objections, views
 from assembly.voting.models import Meeting, Motion, Objection
 from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS, percent
 
 CHECKED_TYPES = ("motion.closed", "result.announced", "result.recounted", "result.final")
-BOM = "\ufeff"  # spreadsheet programs read the Chinese headers as UTF-8 only with it
 
 
 def not_announced() -> Conflict:
@@ -150,14 +148,6 @@ TOTALS_HEADER = (
 )
 
 
-def _csv(rows: Iterable[Iterable[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return BOM + out.getvalue()
-
-
 def totals_csv(record: MeetingRecord) -> str:
     """One line per motion (per candidate for an election): exact figures and fractions, the verdict,
     the tally file's SHA-256 and the log entries that announced and finalised it."""
@@ -184,7 +174,7 @@ def totals_csv(record: MeetingRecord) -> str:
             rows.append(common + [candidate["id"]] + figures + [
                 candidate["area"], heads, Rate(area, part_area).fraction, Rate(heads, part_heads).fraction,
                 "", "", "", "", verdict] + check)
-    return _csv(rows)
+    return csv_text(rows)
 
 
 def units_csv(record: MeetingRecord) -> str:
@@ -194,7 +184,7 @@ def units_csv(record: MeetingRecord) -> str:
         for line in views.unit_lines(item.motion):
             rows.append([item.motion.position, item.motion.title, line["unit"], format_area(line["area"]),
                          line["choice"]])
-    return _csv(rows)
+    return csv_text(rows)
 
 
 def filename(record: MeetingRecord, kind: str, extension: str) -> str:

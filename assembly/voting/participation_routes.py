@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for
 from assembly.auth.web import now_for
 from assembly.register.models import Estate
+from assembly.spreadsheet import csv_text
 from assembly.voting import api, meetings, participation, views
 from assembly.voting.pages import IdPath
 from assembly.web.templating import render
@@ -70,22 +71,14 @@ def map_page(meeting: IdPath, motion: IdPath, request: Request, session: views.S
 def voted_csv(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
               principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.VOTED_UNITS_READ)]):
     _meeting, target, found = _load(request, session, estate, meeting, motion, principal)
-    lines = ["\ufeff房号,楼栋,单元,楼层,是否已投票"]
+    rows: list[list[object]] = [["房号", "楼栋", "单元", "楼层", "是否已投票"]]
     for unit in found.units if found else ():
         where = participation.place(unit.unit)
-        building, entrance, floor = (where[0], where[1], str(where[2])) if where else ("", "", "")
-        lines.append(f"{_cell(unit.unit)},{_cell(building)},{_cell(entrance)},{floor},"
-                     f"{'已投票' if unit.voted else '未投票'}")
-    return Response("\r\n".join(lines) + "\r\n", media_type="text/csv; charset=utf-8", headers={
+        building, entrance, floor = (where[0], where[1], where[2]) if where else ("", "", "")
+        rows.append([unit.unit, building, entrance, floor, "已投票" if unit.voted else "未投票"])
+    return Response(csv_text(rows), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{estate.code}-meeting-{meeting}-motion-{motion}-voted.csv"',
         "X-Content-Type-Options": "nosniff"})
-
-
-def _cell(text: str) -> str:
-    """A CSV cell that a spreadsheet shows as text and never runs as a formula."""
-    if text[:1] in ("=", "+", "-", "@"):
-        text = "'" + text
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
 
 
 @api_router.get("/meetings/{meeting}/motions/{motion}/voted")

@@ -33,14 +33,15 @@ def _flat(text: str) -> str:
     return "".join(text.split())  # lines wrap anywhere in Chinese text
 
 
-def _announced(site) -> tuple[int, int]:
+def _announced(site, *, title="2026年第一次业主大会", motion_title="续聘物业服务企业",
+               candidates=("c1", "c2")) -> tuple[int, int]:
     chair = site.staff("chair")
     closes = (site.clock.now + timedelta(days=30)).isoformat()
     created = chair.post("/api/estates/alpha/meetings", json={
-        "title": "2026年第一次业主大会", "closes_at": closes, "paper_grace_days": 0,
-        "motions": [{"item": 4, "title": "续聘物业服务企业", "text": "续聘三年。"},
+        "title": title, "closes_at": closes, "paper_grace_days": 0,
+        "motions": [{"item": 4, "title": motion_title, "text": "续聘三年。"},
                     {"item": 3, "title": "增补委员", "text": "选一名。", "kind": "election", "seats": 1,
-                     "candidates": ["c1", "c2"]}]})
+                     "candidates": list(candidates)}]})
     assert created.status_code == 201, created.text
     meeting = created.json()["id"]
     motion, election = (m["id"] for m in created.json()["motions"])
@@ -52,7 +53,7 @@ def _announced(site) -> tuple[int, int]:
         voter = site.owner(who)
         member = voter.get(f"/api/estates/alpha/meetings/{meeting}/mine").json()["members"][0]["member"]
         for target, body in ((motion, {"choice": "oppose" if who == "wife" else "agree"}),
-                             (election, {"choices": ["c1"] if who != "extra1" else []})):
+                             (election, {"choices": [candidates[0]] if who != "extra1" else []})):
             response = voter.post(f"/api/estates/alpha/meetings/{meeting}/motions/{target}/ballots",
                                   json={"member": member, "idempotency_key": f"{who}-{target}", **body})
             assert response.status_code == 201, response.text
@@ -145,3 +146,21 @@ def test_no_documents_of_a_draft_or_for_another_estate(site):
     refused = chair.get(f"/estate/alpha/meetings/{meeting}/minutes.pdf", headers={"Accept": "application/json"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_announced"
     assert chair.get(f"/estate/other/meetings/{meeting}/results.pdf").status_code == 404  # no such estate
+
+
+def test_titles_and_names_never_reach_a_spreadsheet_as_formulas(site):
+    """Issue #22: meeting titles, motion titles and candidate names were written unescaped into
+    results.csv and units.csv, so a title drafted as a formula ran in every reader's spreadsheet."""
+    title, motion_title = '=HYPERLINK("http://evil.example","点此查看")', "+cmd|' /C calc'!A0"
+    meeting, _motion = _announced(site, title=title, motion_title=motion_title, candidates=("@SUM(A1:A9)", "-2+3"))
+    totals = site.staff("observer").get(f"/estate/alpha/meetings/{meeting}/results.csv")
+    rows = list(csv.DictReader(io.StringIO(totals.text.removeprefix("\ufeff"))))
+    assert {row["会议"] for row in rows} == {"'" + title}
+    assert rows[0]["议题"] == "'" + motion_title
+    assert [row["候选人"] for row in rows[1:]] == ["'@SUM(A1:A9)", "'-2+3"]
+    units = site.owner("wife").get(f"/estate/alpha/meetings/{meeting}/units.csv")
+    cells = [cell for row in csv.reader(io.StringIO(units.text.removeprefix("\ufeff"))) for cell in row]
+    assert "'" + motion_title in cells and "选：@SUM(A1:A9)" in cells
+    for text in (totals.text, units.text):
+        for row in csv.reader(io.StringIO(text.removeprefix("\ufeff"))):
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
