@@ -71,16 +71,16 @@ def serve(
                                 "ASSEMBLY_WORKERS or 1; docs/operators.md)"),
 ) -> None:
     """Migrate the database and start the web server."""
-    from assembly.config import get_settings
+    from assembly.config import get_settings, refuse_demo_in_production
     from assembly.serve import run
 
-    settings = get_settings()
     try:
+        settings = get_settings()
+        refuse_demo_in_production(settings, demo_if_empty=demo_if_empty)
         run(host=host or settings.host, port=port or settings.port, demo_if_empty=demo_if_empty,
             workers=workers or settings.workers)
     except AssemblyError as error:
-        typer.echo(error.message, err=True)
-        raise typer.Exit(1) from None
+        raise fail(error) from None
 
 
 @app.command("jobs")

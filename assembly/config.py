@@ -18,6 +18,8 @@ from assembly.errors import ConfigurationError
 _DEFAULT_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "default"}
 _SECRET_NAMES = ("secret_key", "id_hash_key")
 _MIN_SECRET_LENGTH = 32
+_MIN_DISTINCT = 10  # 32 random hex digits show 14 different ones on average, fewer than 10 about once in 10^4
+_MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 class Settings(BaseSettings):
@@ -84,20 +86,56 @@ def _load_or_create_dev_secrets(var_dir: Path) -> dict[str, str]:
     return stored
 
 
+def looks_patterned(value: str) -> bool:
+    """True for a secret a person made up rather than a random generator: few different characters
+    (32 × `a`), a repeated block (`changemechangeme…`, `0123456789` × 4) or mostly runs
+    (`abcdefgh…`, `12345678…`)."""
+    if len(set(value)) < _MIN_DISTINCT:
+        return True
+    if any(value == (value[:period] * (len(value) // period + 1))[:len(value)]
+           for period in range(1, len(value) // 2 + 1)):
+        return True
+    steps = [ord(b) - ord(a) for a, b in zip(value, value[1:], strict=False)]
+    return sum(step in (-1, 0, 1) for step in steps) * 2 > len(steps)
+
+
+def _weak_secret(name: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"生产环境必须把 ASSEMBLY_{name.upper()} 设为至少 {_MIN_SECRET_LENGTH} 个随机字符（不能是示例值、重复或有规律的字符），"
+        f"可用 {_MAKE_ONE} 生成 / ASSEMBLY_{name.upper()} must be set to a random value of at least "
+        f"{_MIN_SECRET_LENGTH} characters in production (not an example, repeated or patterned): make one with {_MAKE_ONE}",
+        code="missing_secret",
+    )
+
+
+def _strong(value: str | None) -> bool:
+    value = value or ""
+    return (value.strip().lower() not in _DEFAULT_SECRETS and len(value) >= _MIN_SECRET_LENGTH
+            and not looks_patterned(value))
+
+
 def check_secrets(settings: Settings) -> Settings:
-    """Production refuses missing, default or short secrets; elsewhere they are generated."""
+    """Production refuses missing, default, short or patterned secrets, one key used for both
+    purposes and a site URL without https; elsewhere the secrets are generated."""
     if settings.is_production:
         for name in _SECRET_NAMES:
-            value = getattr(settings, name) or ""
-            if value.strip().lower() in _DEFAULT_SECRETS or len(value) < _MIN_SECRET_LENGTH:
-                raise ConfigurationError(
-                    f"生产环境必须设置 ASSEMBLY_{name.upper()}（至少 {_MIN_SECRET_LENGTH} 个随机字符）"
-                    f" / ASSEMBLY_{name.upper()} must be set to a random value of at least "
-                    f"{_MIN_SECRET_LENGTH} characters in production",
-                    code="missing_secret",
-                )
+            if not _strong(getattr(settings, name)):
+                raise _weak_secret(name)
+        if settings.secret_key == settings.id_hash_key:
+            raise ConfigurationError(
+                "ASSEMBLY_SECRET_KEY 与 ASSEMBLY_ID_HASH_KEY 不能相同，请各自生成一个随机值 / ASSEMBLY_SECRET_KEY and "
+                f"ASSEMBLY_ID_HASH_KEY must differ: make each with {_MAKE_ONE}",
+                code="same_secret",
+            )
+        if not settings.site_url.startswith("https://"):
+            raise ConfigurationError(
+                "生产环境的 ASSEMBLY_SITE_URL 必须以 https:// 开头（安全 Cookie 与 HSTS 依赖它），例如 "
+                "https://assembly.example.cn / ASSEMBLY_SITE_URL must start with https:// in production "
+                "(Secure cookies and HSTS depend on it), e.g. https://assembly.example.cn",
+                code="site_url_not_https",
+            )
         if settings.sms_gateway_url and (not settings.sms_gateway_url.startswith("https://")
-                                         or len(settings.sms_gateway_secret or "") < _MIN_SECRET_LENGTH):
+                                         or not _strong(settings.sms_gateway_secret)):
             raise ConfigurationError(
                 "生产环境的短信网关必须使用 https，并设置 ASSEMBLY_SMS_GATEWAY_SECRET（至少 32 个随机字符）"
                 " / the message gateway needs an https URL and ASSEMBLY_SMS_GATEWAY_SECRET in production",
@@ -114,6 +152,16 @@ def check_secrets(settings: Settings) -> Settings:
         generated = _load_or_create_dev_secrets(settings.var_dir)
         settings = settings.model_copy(update={name: generated[name] for name in missing})
     return settings
+
+
+def refuse_demo_in_production(settings: Settings, *, demo_if_empty: bool) -> None:
+    """`serve --demo-if-empty` loads a made-up estate with known logins: never in production."""
+    if demo_if_empty and settings.is_production:
+        raise ConfigurationError(
+            "生产环境不能使用 --demo-if-empty（示范小区只用于试用），请去掉该选项 / --demo-if-empty loads the demo "
+            "estate and is refused in production: start with `assembly serve` without it",
+            code="demo_in_production",
+        )
 
 
 @lru_cache

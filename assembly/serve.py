@@ -7,7 +7,7 @@ import logging
 import typer
 from sqlalchemy import func, select
 
-from assembly.config import get_settings
+from assembly.config import get_settings, refuse_demo_in_production
 from assembly.db import database_version, unit_of_work
 from assembly.migrations import upgrade
 from assembly.runtime import get_engine
@@ -23,6 +23,7 @@ def prepare(*, demo_if_empty: bool, site_url: str | None = None) -> list[str]:
     from assembly.demo import load_demo, load_demo_access
     from assembly.register.models import Estate
 
+    refuse_demo_in_production(get_settings(), demo_if_empty=demo_if_empty)
     engine = get_engine()
     typer.echo(f"数据库 / database: {database_version(engine)}")
     upgrade(engine)
