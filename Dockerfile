@@ -1,5 +1,6 @@
 # Assembly: slim, non-root; migrates then serves. All settings come from the environment
-# (ASSEMBLY_ENV=production refuses missing secrets and a missing ASSEMBLY_DATABASE_URL).
+# (ASSEMBLY_ENV=production refuses missing or weak secrets, a missing ASSEMBLY_DATABASE_URL and an http
+# ASSEMBLY_SITE_URL; behind a reverse proxy set ASSEMBLY_TRUSTED_PROXIES to its address).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY requirements/ requirements/

@@ -13,7 +13,7 @@ from assembly import __version__
 from assembly.config import Settings, get_settings
 from assembly.db import database_version
 from assembly.resources import web_dir
-from assembly.web import errors
+from assembly.web import access_log, errors
 from assembly.web.i18n import RequestLocale
 from assembly.web.security import SecurityHeaders
 from assembly.web.static import CachedStaticFiles
@@ -67,6 +67,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     log.info("Assembly %s, %s", __version__, database_version(engine))
 
     errors.install(app)
+    access_log.install()  # card and screen-login tokens never reach the access log
     from assembly.auth import web as auth_web
 
     auth_web.install(app)  # session/CSRF cookies, 401 → login page for people

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     # The message gateway owner notices are POSTed to (assembly.notify.gateway); none: shown on the page only.
     sms_gateway_url: str | None = None
     sms_gateway_secret: str | None = None  # signs each POST (HMAC-SHA256); required with the URL
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For/-Proto are believed
+    # ("127.0.0.1", "10.0.0.0/8, ::1"); empty: the headers are ignored and the peer's address is used.
+    trusted_proxies: str = ""
 
     @property
     def resolved_database_url(self) -> str:
@@ -64,6 +68,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
 
 def _load_or_create_dev_secrets(var_dir: Path) -> dict[str, str]:
@@ -114,9 +122,23 @@ def _strong(value: str | None) -> bool:
             and not looks_patterned(value))
 
 
+def _check_trusted_proxies(settings: Settings) -> None:
+    for proxy in settings.trusted_proxy_list:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"ASSEMBLY_TRUSTED_PROXIES 只能列出反向代理的 IP 地址或网段（逗号分隔），“{proxy[:40]}”不是 / "
+                f"ASSEMBLY_TRUSTED_PROXIES lists the reverse proxies' IP addresses or networks, comma-separated: "
+                f"'{proxy[:40]}' is neither",
+                code="trusted_proxies",
+            ) from None
+
+
 def check_secrets(settings: Settings) -> Settings:
     """Production refuses missing, default, short or patterned secrets, one key used for both
     purposes and a site URL without https; elsewhere the secrets are generated."""
+    _check_trusted_proxies(settings)
     if settings.is_production:
         for name in _SECRET_NAMES:
             if not _strong(getattr(settings, name)):

@@ -7,7 +7,7 @@ import logging
 import typer
 from sqlalchemy import func, select
 
-from assembly.config import get_settings, refuse_demo_in_production
+from assembly.config import Settings, get_settings, refuse_demo_in_production
 from assembly.db import database_version, unit_of_work
 from assembly.migrations import upgrade
 from assembly.runtime import get_engine
@@ -61,6 +61,13 @@ def banner(host: str, port: int, demo_lines: list[str] | None = None) -> str:
     return "\n".join([*lines, ""])
 
 
+def uvicorn_options(settings: Settings) -> dict:
+    """X-Forwarded-For and -Proto are read only from ASSEMBLY_TRUSTED_PROXIES (uvicorn's own default,
+    any process on the machine, and its FORWARDED_ALLOW_IPS are not used)."""
+    proxies = settings.trusted_proxy_list
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+
+
 def run(*, host: str, port: int, demo_if_empty: bool, workers: int = 1) -> None:
     import uvicorn
 
@@ -76,9 +83,9 @@ def run(*, host: str, port: int, demo_if_empty: bool, workers: int = 1) -> None:
     demo_lines = prepare(demo_if_empty=demo_if_empty, site_url=base_url(host, port))
     typer.echo(banner(host, port, demo_lines))
     if workers > 1:  # uvicorn's process manager; each process runs the job runner, one at a time per job
-        uvicorn.run("assembly.app:create_server_app", factory=True, host=host, port=port, proxy_headers=True,
-                    workers=workers)
+        uvicorn.run("assembly.app:create_server_app", factory=True, host=host, port=port, workers=workers,
+                    **uvicorn_options(get_settings()))
         return
     from assembly.app import create_server_app
 
-    uvicorn.run(create_server_app(), host=host, port=port, proxy_headers=True)
+    uvicorn.run(create_server_app(), host=host, port=port, **uvicorn_options(get_settings()))

@@ -116,3 +116,11 @@ def test_environment_variables_are_read(monkeypatch, tmp_path):
 def test_default_database_is_sqlite_under_var(tmp_path):
     settings = Settings(var_dir=tmp_path, database_url=None)
     assert settings.resolved_database_url == f"sqlite:///{tmp_path.as_posix()}/assembly.sqlite3"
+
+
+@pytest.mark.parametrize("proxies", ["*", "proxy.local", "127.0.0.1, 10.0.0.0/33"])
+def test_trusted_proxies_are_addresses_or_networks(tmp_path, proxies):
+    with pytest.raises(ConfigurationError) as raised:
+        check_secrets(Settings(env="development", var_dir=tmp_path, trusted_proxies=proxies))
+    assert raised.value.code == "trusted_proxies" and "ASSEMBLY_TRUSTED_PROXIES" in raised.value.message
+    assert check_secrets(Settings(env="development", var_dir=tmp_path, trusted_proxies="127.0.0.1, fd00::/8"))
