@@ -242,8 +242,11 @@ FormText = Annotated[str, Form(max_length=1000)]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only a path on this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target and len(target) < 500:
+    """Only a path on this site (no open redirect). Browsers drop tabs and line breaks from URLs
+    (`/\t/evil.example` is read as `//evil.example`) and a line break cannot go into a header, so
+    any control, format (bidi) or space character refuses the target too."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and len(target) < 500 and target.isprintable() and not any(char.isspace() for char in target)):
         return target
     return default
 

@@ -130,6 +130,21 @@ def test_login_goes_where_it_was_asked_but_never_off_site(web, kit):
         assert response.headers["location"] == landed
 
 
+@pytest.mark.parametrize("asked", ["/\t/evil.example", "/\n/evil.example", "/x\r\nSet-Cookie: a=b", "//x", "/\\x",
+                                   "/\\/evil.example", "/estate/\u202ealpha", "/\x00", " /x", "/a b"])
+def test_next_with_control_characters_never_leaves_the_site(web, kit, asked):
+    """Issue #22: `/\t/evil.example` became an HX-Redirect a browser reads as `//evil.example`, and a
+    line break raised inside h11."""
+    account = _account(web, kit, Role.OBSERVER)
+    client = web.client()
+    form = {"username": account.username, "password": kit.PASSWORD, "next": asked, "csrf_token": kit.csrf_of(client)}
+    assert client.post("/login", data=form).headers["location"] == "/account"
+    form["csrf_token"] = kit.csrf_of(client)
+    htmx = client.post("/login", data=form, headers={"HX-Request": "true"})
+    assert htmx.headers["hx-redirect"] == "/account"
+    assert 'name="next" value="/account"' in client.get("/login", params={"next": asked}).text
+
+
 def test_a_login_always_starts_a_new_session(web, kit):
     account = _account(web, kit, Role.OBSERVER)
     client = web.login(account.username)
