@@ -28,6 +28,7 @@ from assembly.auth.permissions import ALL_ESTATES, COMMITTEE_ROLES, TOTP_REQUIRE
 from assembly.auth.sessions import account_estate_ids, revoke_all
 from assembly.config import Settings
 from assembly.errors import AssemblyError, Conflict, Forbidden, InvalidInput, NotFound
+from assembly.plaintext import check_visible
 from assembly.register.models import Estate, StreetOffice
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
@@ -118,6 +119,7 @@ def create_account(
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > 100:
         raise InvalidInput("请填写姓名或单位（最多 100 字） / a display name is required", code="invalid_display_name")
+    check_visible(display_name, chinese="姓名或单位", english="the display name", code="hidden_character")
     estate_ids = set(estate_ids)
     _check_scope(session, by=created_by, role=role, estate_ids=estate_ids, street_office_id=street_office_id)
     if get_account(session, username) is not None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from assembly.area import AreaError, parse_area
+from assembly.plaintext import hidden_character
 from assembly.register import identity
 from assembly.register.columns import AREA_FIELDS, BY_FIELD
 from assembly.register.problems import Problem
@@ -112,6 +113,9 @@ def parse_row(
             problem("owner_name", "缺少业主姓名 / the owner's name is missing")
         elif len(owner_name) > MAX_NAME_LENGTH:
             problem("owner_name", f"超过 {MAX_NAME_LENGTH} 个字 / longer than {MAX_NAME_LENGTH} characters")
+        elif hidden := hidden_character(owner_name):
+            problem("owner_name", f"含有不可见的控制字符（{hidden}），请删除 / holds an invisible control character "
+                                  f"({hidden}): remove it")
         id_number = _parse_id(id_value, lambda message: problem("id_number", message))
         if phone_value is not None:
             try:

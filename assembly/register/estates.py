@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.errors import Conflict, InvalidInput
+from assembly.plaintext import check_visible
 from assembly.register.models import Community, District, Estate, StreetOffice
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -49,6 +50,9 @@ def onboard_estate(
         raise Conflict(f"小区代码 “{code}” 已被使用 / the estate code '{code}' is taken", code="estate_code_taken")
     if not name.strip():
         raise InvalidInput("请填写小区名称 / the estate needs a name", code="estate_name_missing")
+    for text, chinese, english in ((name, "小区名称", "the estate name"), (district, "区", "the district"),
+                                   (street_office, "街道办事处", "the street office"), (community, "社区", "the community")):
+        check_visible(text, chinese=chinese, english=english, code="hidden_character")
     district_row = _find_or_add(session, District, name=district)
     office = _find_or_add(session, StreetOffice, district_id=district_row.id, name=street_office)
     place = _find_or_add(

@@ -17,6 +17,7 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
+from assembly.plaintext import check_visible
 from assembly.notify import service as notify
 from assembly.register import rolls
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit
@@ -135,6 +136,7 @@ def create_meeting(session: Session, *, estate: Estate, principal: Principal, ti
     title = title.strip()
     if not title or len(title) > 200:
         raise InvalidInput("请填写会议名称（不超过 200 字） / a title of at most 200 characters", code="title_required")
+    check_visible(title, chinese="会议名称", english="the meeting title", code="hidden_character")
     if revote not in REVOTES:
         raise InvalidInput("重投规则只能是 last 或 first / revote is last or first", code="invalid_revote")
     if not 1 <= objection_days <= 60 or not 1 <= proxy_limit <= 10 \
@@ -171,10 +173,14 @@ def _check_motion(draft: MotionDraft) -> None:
         raise InvalidInput("议题须属于《民法典》第二百七十八条第一款第（一）至（九）项 / item 1..9", code="invalid_item")
     if not draft.title.strip() or len(draft.title.strip()) > 200 or not draft.text.strip():
         raise InvalidInput("每个议题都要有标题（不超过 200 字）和内容 / title and text", code="motion_text_required")
+    check_visible(draft.title, chinese="议题标题", english="the motion title", code="hidden_character")
+    check_visible(draft.text, chinese="议题内容", english="the motion text", code="hidden_character", multiline=True)
     if draft.kind == "election":
         candidates = [c.strip() for c in draft.candidates]
         if not candidates or len(set(candidates)) != len(candidates) or not all(candidates):
             raise InvalidInput("选举须列出候选人，且不得重复 / distinct candidates", code="invalid_candidates")
+        for candidate in candidates:
+            check_visible(candidate, chinese="候选人姓名", english="a candidate's name", code="hidden_character")
         if not draft.seats or not 1 <= draft.seats <= len(candidates):
             raise InvalidInput("应选人数须在 1 与候选人数之间 / seats", code="invalid_seats")
     elif draft.kind != "motion":

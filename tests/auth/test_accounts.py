@@ -241,3 +241,10 @@ def test_wrong_codes_after_a_right_password_count_against_the_account(session, k
     assert accounts.check_totp(session, settings=settings, account=office, code=totp.totp(secret, later),
                                ip="10.0.2.1", now=later).ok
     assert throttle.failures(session, throttle.ACCOUNT, key) == 0  # the full login does
+
+
+def test_display_names_with_invisible_control_characters_are_refused(session, kit, world):
+    with pytest.raises(InvalidInput) as refused:
+        accounts.create_account(session, created_by=None, username="root2", display_name="管理员\u202e", role=Role.ADMIN,
+                                now=kit.T0, estate_ids=set(), street_office_id=None)
+    assert refused.value.code == "hidden_character" and "U+202E" in refused.value.message

@@ -26,3 +26,12 @@ def test_a_taken_code_is_a_conflict(session):
     onboard_estate(session, code="yard-3", name="三号院", **PLACE)
     with pytest.raises(Conflict):
         onboard_estate(session, code="yard-3", name="另一个院", **PLACE)
+
+
+@pytest.mark.parametrize("field", ["name", "community", "street_office"])
+def test_names_with_invisible_control_characters_are_refused(session, field):
+    values = {"code": "yard-9", "name": "九号院", **PLACE}
+    values[field] = "\u202e" + values[field]
+    with pytest.raises(InvalidInput) as refused:
+        onboard_estate(session, **values)
+    assert refused.value.code == "hidden_character" and "U+202E" in refused.value.message

@@ -154,3 +154,27 @@ def test_api_errors_have_stable_codes_and_never_500(site):
     assert decision.status_code == 422 and decision.json()["error"]["code"] == "invalid_input"
     page = chair.post("/estate/alpha/meetings", data={"title": "", "closes_at": "not a date"})
     assert page.status_code == 422 and "投票截止时间" in page.text
+
+
+@pytest.mark.parametrize(("where", "text", "shown"), [
+    ("title", "业主大会\x00", "U+0000"), ("title", "\u202e会大主业", "U+202E"),
+    ("motion_title", "续聘\u2067物业\u2069", "U+2067"), ("motion_text", "续聘\x00三年", "U+0000"),
+    ("candidate", "张\u202e三", "U+202E"), ("candidate", "李四\x00", "U+0000"),
+])
+def test_titles_and_names_with_invisible_control_characters_are_refused(site, where, text, shown):
+    """Issue #22: NUL and U+202E were accepted in meeting titles, motion titles and candidate names."""
+    chair = site.staff("chair")
+    closes = (site.clock.now + timedelta(days=30)).isoformat()
+    motion = {"item": 3, "title": "增补委员", "text": "选一名。", "kind": "election", "seats": 1,
+              "candidates": ["王五", text if where == "candidate" else "赵六"]}
+    if where == "motion_title":
+        motion["title"] = text
+    if where == "motion_text":
+        motion["text"] = text
+    before = chair.get("/api/estates/alpha/meetings").json()
+    response = chair.post("/api/estates/alpha/meetings", json={
+        "title": text if where == "title" else "2026年业主大会", "closes_at": closes, "motions": [motion]})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "hidden_character" and shown in error["message"] and "控制字符" in error["message"]
+    assert chair.get("/api/estates/alpha/meetings").json() == before  # nothing was created
