@@ -6,6 +6,7 @@ No floats anywhere: SQLite has no exact decimal type, so both databases store a 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import BigInteger
@@ -13,6 +14,7 @@ from sqlalchemy.types import TypeDecorator
 
 PLACES = 4
 SCALE = 10**PLACES
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # ASCII digits only, no exponent
 MAX_AREA = Decimal("100000")  # m² for one unit: far above any dwelling, catches unit slips
 
 
@@ -29,8 +31,13 @@ def parse_area(text: object) -> Decimal:
         text = str(text)
     if not isinstance(text, str | Decimal):
         raise AreaError("不是数字 / not a number")
+    written = str(text).strip().replace(",", "").replace("，", "")
+    if not _DECIMAL.fullmatch(written):
+        # Decimal() would also take '1e3', 'NaN' and '0x10'-like spellings: an area is digits and a point.
+        raise AreaError("不是数字（只能写成 89.5 这样的小数，不能用科学计数法） / not a number "
+                        "(write it as a decimal like 89.5, no exponent)")
     try:
-        value = Decimal(str(text).strip().replace(",", "").replace("，", ""))
+        value = Decimal(written)
     except InvalidOperation:
         raise AreaError("不是数字 / not a number") from None
     if not value.is_finite():

@@ -27,7 +27,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +50,10 @@ from assembly.register.rows import RegisterRow
 
 # --- Reading the file ------------------------------------------------------------------------
 
+_ASCII = re.compile(r"[\x00-\x7f]+")
+# A 100,000-row register (3.3 MB as XLSX) inflates to 42 MB of XML; a ZIP bomb to gigabytes.
+MAX_INFLATED_BYTES = 128 * 1024 * 1024
+
 
 def read_register(path: Path | str, *, max_bytes: int | None = None, max_rows: int = MAX_ROWS) -> list[RegisterRow]:
     """Read and validate a register file from disk (size checked before it is read)."""
@@ -64,14 +70,15 @@ def read_limited(path: Path | str, *, max_bytes: int | None = None) -> bytes:
     return path.read_bytes()
 
 
-def parse_register(content: bytes, *, max_bytes: int | None = None, max_rows: int = MAX_ROWS) -> list[RegisterRow]:
+def parse_register(content: bytes, *, max_bytes: int | None = None, max_rows: int = MAX_ROWS,
+                   max_inflated: int = MAX_INFLATED_BYTES) -> list[RegisterRow]:
     """Validate a register file's bytes (CSV or XLSX, told apart by content) into rows."""
     limit = _max_bytes(max_bytes)
     if len(content) > limit:
         raise RegisterFileError([_too_big(len(content), limit)])
     if not content.strip():
         raise RegisterFileError([_file_problem("文件是空的 / the file is empty")])
-    kind = sniff(content)
+    kind = sniff(content, max_inflated=max_inflated)
     table = _xlsx_rows(content) if kind == "xlsx" else _csv_rows(content)
     return _validate(table, max_rows=max_rows)
 
@@ -96,15 +103,24 @@ def _too_big(size: int, limit: int) -> Problem:
     )
 
 
-def sniff(content: bytes) -> str:
-    """'xlsx' or 'csv' by the file's content; RegisterFileError for anything else."""
+def sniff(content: bytes, *, max_inflated: int = MAX_INFLATED_BYTES) -> str:
+    """'xlsx' or 'csv' by the file's content; RegisterFileError for anything else, and for a workbook
+    that would inflate beyond `max_inflated` bytes (read from the archive's directory, before any
+    part is inflated; zipfile stops at the declared size, so a part that lies about it fails its CRC)."""
     if content.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = set(archive.namelist())
+                parts = archive.infolist()
         except zipfile.BadZipFile:
             raise RegisterFileError([_file_problem("文件是损坏的压缩包 / the file is a damaged ZIP archive")]) from None
-        if "xl/workbook.xml" in names:
+        inflated = sum(part.file_size for part in parts)
+        if inflated > max_inflated:
+            raise RegisterFileError([_file_problem(
+                f"XLSX 工作簿解压后有 {inflated} 字节，超过上限 / the XLSX workbook inflates to {inflated} bytes, "
+                "over the limit",
+                f"解压后不超过 {max_inflated} 字节；请删除多余的内容或另存为 CSV / at most {max_inflated} bytes "
+                "inflated; remove what does not belong or save it as CSV")])
+        if "xl/workbook.xml" in {part.filename for part in parts}:
             return "xlsx"
         raise RegisterFileError([_file_problem("文件是压缩包，但不是 XLSX 工作簿 / a ZIP archive that is not an XLSX workbook")])
     if content.startswith(b"\xd0\xcf\x11\xe0"):
@@ -135,10 +151,33 @@ def _decode(content: bytes) -> str:
             continue
         if "\x00" in text:
             break
+        if encoding == "gb18030" and looks_garbled(text):
+            raise RegisterFileError([_file_problem(
+                "文件似乎不是 UTF-8 或 GB18030 编码（可能是繁体 Big5 或日文 Shift-JIS），读出的姓名是乱码 / the file does "
+                "not look UTF-8 or GB18030 encoded (Big5 or Shift-JIS?): the names read from it are garbled",
+                "请在 Excel 中另存为“CSV UTF-8”或 XLSX / save it from Excel as 'CSV UTF-8' or as XLSX")])
         return text
     raise RegisterFileError(
         [_file_problem("不是文本文件，或编码既不是 UTF-8 也不是 GB18030 / not a text file, or neither UTF-8 nor GB18030")]
     )
+
+
+def looks_garbled(text: str) -> bool:
+    """Big5 or Shift-JIS bytes read as GB18030: GB18030 takes nearly any byte pair, so such a file
+    decodes, but into characters outside GB 2312 (rare, private-use, kana, box drawing). Real
+    registers hold a few rare name characters at most; a quarter of the text (and at least three
+    characters) outside GB 2312 is a wrong encoding."""
+    counts = Counter(_ASCII.sub("", text))  # C speed on a 100,000-row register; few distinct characters
+    odd = sum(count for char, count in counts.items() if not _in_gb2312(char))
+    return odd >= 3 and odd * 4 >= sum(counts.values())
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _csv_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
@@ -177,8 +216,11 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
             raise RegisterFileError([_file_problem("工作簿没有工作表 / the workbook has no worksheet")])
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # declared dimensions are often wrong; read every cell there is
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(cells)
+        try:
+            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, list(cells)
+        except zipfile.BadZipFile:  # a part larger than its archive entry says (a disguised ZIP bomb)
+            raise RegisterFileError([_file_problem("文件是损坏的压缩包 / the file is a damaged ZIP archive")]) from None
     finally:
         workbook.close()
 

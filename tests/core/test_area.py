@@ -25,6 +25,14 @@ def test_parse_refuses_what_is_not_an_area(text):
         parse_area(text)
 
 
+@pytest.mark.parametrize("text", ["1e3", "1E3", "2.5e1", "1e-2", "1_000", "\u0661\u0662\u0663", " 8 9", "89.5.1",
+                                  Decimal("1E+3")])
+def test_an_area_is_written_in_decimal_digits_never_an_exponent(text):
+    """Issue #22: `1e3` was accepted as 1000 m² (areas are decimal strings with at most 4 places)."""
+    with pytest.raises(AreaError, match="科学计数法"):
+        parse_area(text)
+
+
 def test_trailing_zero_places_beyond_four_are_harmless():
     assert parse_area("89.500000") == Decimal("89.5")
 

@@ -436,3 +436,66 @@ def test_identity_numbers_of_companies_and_near_miss_resident_ids():
     assert "18" in found[0].message
     rows.pop(1)
     assert [row.id_number for row in parse(csv_bytes(CHINESE, rows))] == ["91110108551385082Q", "E12345678"]
+
+
+# --- Issue #22: hidden characters, wrong encodings, ZIP bombs -----------------------------------
+
+
+def _rows(names: list[str]) -> list[list[str]]:
+    return [owner_row(f"1-1-{101 + n}", (name, resident_id(n + 1), "")) for n, name in enumerate(names)]
+
+
+@pytest.mark.parametrize("name", ["\u202e三张", "李\u200f四", "王\u2066小明\u2069", "赵\u200b六"])
+def test_names_with_invisible_control_characters_are_refused(name):
+    (problem,) = problems_of(csv_bytes(ENGLISH, _rows(["张三", name])))
+    assert (problem.row, problem.column) == (3, "owner_name") and "控制字符" in problem.message
+    assert f"U+{ord(next(c for c in name if not c.isprintable())):04X}" in problem.message
+
+
+@pytest.mark.parametrize(("encoding", "names"), [
+    ("big5", ["張偉", "李秀英", "王小明", "陳建國"]),
+    ("big5", ["張三", "李四"]),
+    ("shift_jis", ["山田太郎", "佐藤花子", "鈴木一郎"]),
+    ("shift_jis", ["やまだ たろう", "さとう はなこ"]),
+])
+def test_a_big5_or_shift_jis_register_is_refused_as_garbled(encoding, names):
+    """Issue #22: such a file decoded as GB18030 and imported silently with garbled names."""
+    (problem,) = problems_of(csv_bytes(ENGLISH, _rows(names), encoding=encoding))
+    assert problem.row == FILE and "乱码" in problem.message and "garbled" in problem.message
+    assert "UTF-8" in problem.expected
+
+
+def test_a_gb18030_register_with_a_few_rare_name_characters_still_reads():
+    rows = parse(csv_bytes(ENGLISH, _rows(["王喆", "李堃", "张三", "欧阳娜娜"]), encoding="gb18030"))
+    assert [row.owner_name for row in rows] == ["王喆", "李堃", "张三", "欧阳娜娜"]
+
+
+def test_an_xlsx_that_would_inflate_beyond_the_cap_is_refused_before_inflating(tmp_path, monkeypatch):
+    """Issue #22: an XLSX with one 300 MB cell inflated to 660 MB before it was refused."""
+    path = write_xlsx(tmp_path / "bomb.xlsx", ENGLISH, table())
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", b"0" * 3_000_000)  # compresses to a few KB
+    content = path.read_bytes()
+    assert len(content) < 100_000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook was opened")
+
+    monkeypatch.setattr("openpyxl.load_workbook", never)
+    (problem,) = problems_of(content, max_inflated=2_000_000)
+    assert problem.row == FILE and "解压后" in problem.message and "2000000" in problem.expected
+
+
+def test_an_xlsx_part_larger_than_its_entry_says_is_refused(tmp_path):
+    path = write_xlsx(tmp_path / "liar.xlsx", ENGLISH, table())
+    content = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(content))) as archive:
+        sheet = next(part for part in archive.infolist() if part.filename.startswith("xl/worksheets/"))
+    # The sheet's declared size, in its local header (offset 22) and its central directory record (offset 24).
+    local = sheet.header_offset
+    central = next(at for at in range(len(content) - 46) if content[at:at + 4] == b"PK\x01\x02"
+                   and int.from_bytes(content[at + 42:at + 46], "little") == local)
+    for offset in (local + 22, central + 24):
+        content[offset:offset + 4] = (100).to_bytes(4, "little")
+    (problem,) = problems_of(bytes(content))  # a clean refusal, never an exception out of zipfile
+    assert problem.row == FILE and ("损坏" in problem.message or "无法读取" in problem.message)
