@@ -17,6 +17,7 @@ LAZY_GROUPS = {
     "register": "assembly.register.cli:register_app",
     "audit": "assembly.audit.cli:audit_app",
     "accounts": "assembly.auth.cli:accounts_app",
+    "privacy": "assembly.privacy.cli:privacy_app",
 }
 
 
