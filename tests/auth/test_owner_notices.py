@@ -275,12 +275,17 @@ def test_a_configured_gateway_queues_the_cards_notices(session, world, issuer, k
 
 
 def test_production_refuses_a_plain_http_gateway_or_one_without_a_secret():
-    base = {"env": "production", "secret_key": "s" * 40, "id_hash_key": "h" * 40, "database_url": "sqlite://"}
+    base = {"env": "production", "secret_key": "Jx3vQ9_tR7mKp2LwZ8nYb4HcF6dGs1Ae",
+            "id_hash_key": "u0Wq8rXz5NkT3yVb_9mLc2PfH7jDs4Ga6EoR", "database_url": "sqlite://",
+            "site_url": "https://assembly.example.cn"}
+    strong = "pV7_kQ2mZx9LrT4wNc8HbY3jFd6GsA1e"
     with pytest.raises(ConfigurationError):
-        check_secrets(Settings(**base, sms_gateway_url="http://sms.example/send", sms_gateway_secret=SECRET))
+        check_secrets(Settings(**base, sms_gateway_url="http://sms.example/send", sms_gateway_secret=strong))
     with pytest.raises(ConfigurationError):
         check_secrets(Settings(**base, sms_gateway_url="https://sms.example/send"))
-    assert check_secrets(Settings(**base, sms_gateway_url="https://sms.example/send", sms_gateway_secret=SECRET))
+    with pytest.raises(ConfigurationError):  # the tests' own secret ends in 30 × "g": patterned (issue #22)
+        check_secrets(Settings(**base, sms_gateway_url="https://sms.example/send", sms_gateway_secret=SECRET))
+    assert check_secrets(Settings(**base, sms_gateway_url="https://sms.example/send", sms_gateway_secret=strong))
 
 
 def test_two_tickers_never_claim_the_same_notice(engine_copy, kit):
