@@ -272,6 +272,21 @@ def flat_routes(routes, prefix: str = ""):
             yield prefix + route.path, frozenset(route.methods) - {"HEAD"}
 
 
+@pytest.fixture
+def cli_engine(engine_copy, monkeypatch):
+    """The `assembly` command's engine is this test's database (the command reads ASSEMBLY_DATABASE_URL)."""
+    from assembly.runtime import get_engine
+
+    monkeypatch.setenv("ASSEMBLY_DATABASE_URL", engine_copy.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield engine_copy
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def kit():
     """The builders and constants above, for test modules (conftest is not importable under importlib)."""

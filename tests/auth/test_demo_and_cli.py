@@ -50,21 +50,6 @@ def test_demo_never_takes_over_a_real_account(session, settings, kit):
     assert refused.value.code == "demo_clash"
 
 
-@pytest.fixture
-def cli_engine(engine_copy, monkeypatch):
-    from assembly.config import get_settings
-    from assembly.runtime import get_engine
-
-    monkeypatch.setenv("ASSEMBLY_DATABASE_URL", engine_copy.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield engine_copy
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
-
-
 def test_operator_creates_the_first_admin_and_can_reset_it(cli_engine):
     from assembly.cli import app
 

@@ -9,7 +9,6 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 from typer.testing import CliRunner
@@ -112,20 +111,6 @@ def test_a_former_owner_who_was_on_no_roll_is_kept_a_year_after_leaving(session,
     assert privacy.erase_former_owners(session, estate=estate, now=kit.T0 + timedelta(days=366)).erased == \
         [seller.pseudonym]
     assert world.beta.owners[0].person.name == "王小明"  # another estate's namesake is untouched
-
-
-@pytest.fixture
-def cli_engine(engine_copy, monkeypatch):
-    from assembly.runtime import get_engine
-
-    monkeypatch.setenv("ASSEMBLY_DATABASE_URL", engine_copy.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield engine_copy
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-    get_settings.cache_clear()
 
 
 def test_the_operator_command_dry_runs_erases_and_prints_pseudonyms_only(cli_engine, kit):
