@@ -98,9 +98,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     app.include_router(voting_api_router)
     app.include_router(voting_pages_router)
-    from assembly.voting import attachment_routes, document_routes, participation_routes
+    from assembly.voting import attachment_routes, document_routes, participation_routes, posting_routes
 
-    for module in (attachment_routes, participation_routes):
+    for module in (attachment_routes, participation_routes, posting_routes):
         app.include_router(module.router)
         app.include_router(module.api_router)
     app.include_router(document_routes.router)

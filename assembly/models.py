@@ -54,6 +54,7 @@ def load_all_models() -> type[SQLModel]:
     import assembly.voting.attachment_models  # noqa: F401
     import assembly.voting.models  # noqa: F401
     import assembly.voting.paper_models  # noqa: F401
+    import assembly.voting.posting_models  # noqa: F401
     import assembly.voting.proxy_models  # noqa: F401
 
     return SQLModel

@@ -58,12 +58,13 @@ def setup(engine, members: int, ballots: int):
     from assembly.audit.entries import ballot_commitment, format_time
     from assembly.db import unit_of_work
     from assembly.models import utcnow
+    from assembly.voting import meetings
     from assembly.voting.models import Ballot
     from bench.meeting_world import open_meeting, register_rows
 
     t0 = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
     rows = register_rows(members)
-    opened = t0 + timedelta(days=16)
+    opened = meetings.earliest_open(t0)  # the notice period has run
     with unit_of_work(engine) as session:
         world = open_meeting(session, rows=rows, published=t0, opened=opened, closes_at=t0 + timedelta(days=30))
         estate, meeting, motion, roll = world.estate, world.meeting, world.motion, world.roll

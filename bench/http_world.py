@@ -41,10 +41,10 @@ def build(engine, *, units: int, secret_key: str, logins: int | None = None, clo
     settings = get_settings()
     rows = register_rows(units)
     now = utcnow().replace(microsecond=0)
-    # Published 20 days ago and opened yesterday (the notice ran its 15 days), closing tomorrow: the
+    # Published 25 days ago and opened yesterday (the notice ran its 15 days), closing tomorrow: the
     # server's real clock finds the meeting open. Entry times are raised to the register's (later)
     # time by the log, as for any lagging clock.
-    published, opened = now - timedelta(days=20), now - timedelta(days=1)
+    published, opened = now - timedelta(days=25), now - timedelta(days=1)  # 15 days and any holiday after
     with unit_of_work(engine) as session:
         world = open_meeting(session, rows=rows, published=published, opened=opened,
                              closes_at=closes_at or (lambda: now + timedelta(days=1)), code=ESTATE_CODE,

@@ -54,6 +54,10 @@ def open_meeting(session, *, rows: list, published: datetime, opened: datetime, 
         closes_at=closes_at() if callable(closes_at) else closes_at,
         motions=[meetings.MotionDraft(item=4, title="续聘物业", text="续聘三年")], paper_grace_days=paper_grace_days)
     meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=published)
+    from assembly.voting import attachments, posting  # the notice posted in the estate too (Beijing Art. 35 ¶4)
+
+    posting.record(session, meeting=meeting, principal=chair, place="基准小区公告栏", posted_at=published, now=published,
+                   photo=attachments.check_upload(filename="p.png", content=b"\x89PNG\r\n\x1a\n" + b"0" * 64))
     meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=opened)
     (motion,) = meetings.motions_of(session, meeting=meeting)
     return OpenMeeting(estate, meeting, motion, meetings.roll_members(session, meeting=meeting))

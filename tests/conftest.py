@@ -185,3 +185,20 @@ def _hypothesis_profiles() -> None:
 
 
 _hypothesis_profiles()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def holiday_calendar_beyond_its_years():
+    """The suite runs on the real clock, and its meetings' notice periods run weeks past it: into
+    a year the packaged holiday calendar may not cover yet (the State Council announces a year's
+    holidays late in the year before). The platform refuses such a year (tests/voting/test_notice.py
+    checks it with the packaged calendar itself); for every other test the calendar is extended by
+    three years of weekends only, so that the suite does not start failing on a date."""
+    import dataclasses
+
+    from assembly.voting import notice
+
+    packaged = notice.CHINA
+    notice.CHINA = dataclasses.replace(packaged, last=packaged.last + 3)
+    yield
+    notice.CHINA = packaged

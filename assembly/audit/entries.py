@@ -231,14 +231,20 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "proxy.rejected": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.withdrawn": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.code_issued": {"meeting": _text, "proxy": _text, "serial": _count},
+    # the notice posted in the estate (assembly/voting/posting.py; Beijing Art. 35 ¶4): the photo by its SHA-256
+    "meeting.posted": {"meeting": _text, "posted_at": _time, "photo_sha256": _hex256,
+                      "media_type": _one_of("application/pdf", "image/jpeg", "image/png"), "earliest_open": _time},
     # paper ballots (assembly/voting/paper.py): the close with a paper phase, each entry and its check
     "voting.closed": {"meeting": _text, "closes_at": _time, "paper_until": _time},
     "paper.entered": {"meeting": _text, "motion": _text, "paper": _count, "member": _text, "unit": _text,
                       "handed_in": _time, "scan_sha256": _hex256},
     "paper.confirmed": {"motion": _text, "paper": _count, "entered": _count, "ballot": _count},
     "paper.mismatch": {"motion": _text, "paper": _count, "entered": _count},
-    "paper.finished": {"meeting": _text, "by": _one_of("committee", "grace-ended"), "confirmed": _count,
+    "paper.finished": {"meeting": _text, "by": _one_of("committee", "grace-ended", "settled"), "confirmed": _count,
                        "unconfirmed": _count},
+    # the grace period ended with sheets unsettled that could change an outcome: the count waits
+    "result.held": {"meeting": _text, "pending": _count, "papers": _list_of(_count, non_empty=True),
+                    "motions": _list_of(_text, non_empty=True)},
 }
 
 

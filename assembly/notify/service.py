@@ -19,6 +19,7 @@ EVENTS = {
     "voting.opened": "投票开始",
     "voting.closed": "投票结束",
     "result.announced": "表决结果公告",
+    "result.held": "表决结果暂缓公告（纸质选票待复核）",
     "objection.filed": "业主提出异议",
     "result.final": "表决结果确定",
 }

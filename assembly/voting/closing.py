@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+from bisect import bisect_right
 from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
@@ -29,7 +30,8 @@ from assembly.notify import service as notify
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit, UnitRecord
 from assembly.voting import meetings
 from assembly.voting.models import Ballot, Meeting, Motion
-from assembly.voting.paper_models import CONFIRMED, PaperEntry
+from assembly.voting.paper_models import CONFIRMED, PaperEntry, unsettled_entries
+from assembly.voting.pending import PendingSheet, could_change
 from assembly.voting.rules import AREA_SOURCES
 from assembly.voting.tally import FORMAT, tally
 
@@ -135,8 +137,54 @@ def close_if_due(session: Session, *, meeting: Meeting, now: datetime) -> bool:
         _notify(session, estate, meeting, "voting.closed", now,  # nobody looked until the paper phase was over
                 f"业主大会会议“{meeting.title}”投票于 {meetings._local(meeting.closes_at)} 截止，"
                 f"纸质选票录入期已于 {meetings._local(paper_until)} 届满，已开票计票。")
+    if _hold_for_pending_sheets(session, meeting=meeting, estate=estate, now=now):
+        return True
     finish_paper_phase(session, meeting=meeting, estate=estate, actor=SYSTEM, by="grace-ended", now=now)
     return True
+
+
+def _hold_for_pending_sheets(session: Session, *, meeting: Meeting, estate: Estate, now: datetime) -> bool:
+    """At the end of the grace period: when sheets are still unsettled and, counted any way, they
+    could change an outcome, hold the result (`result.held`) instead of counting; True if held.
+    Sheets that cannot change any outcome let the count go on (the result says how many)."""
+    sheets = unsettled_entries(session, meeting_id=meeting.id)
+    if not sheets:
+        return False
+    changing = undecided_motions(session, meeting=meeting, sheets=sheets)
+    if not changing:
+        return False
+    meeting.held_at = now
+    session.flush()
+    audit_log.append(session, estate_id=meeting.estate_id, type="result.held", actor=SYSTEM, at=now,
+                     meeting=meetings.meeting_id(meeting), pending=len(sheets), papers=[e.id for e in sheets],
+                     motions=[m.public_id for m in changing])
+    _notify(session, estate, meeting, "result.held", now,
+            f"业主大会会议“{meeting.title}”纸质选票录入期已于 {meetings._local(meetings.paper_ends(meeting))} 届满，"
+            f"尚有 {len(sheets)} 张按时投入票箱的纸质选票未完成复核，可能改变表决结果；"
+            f"结果暂缓公告，待业主委员会复核完毕后自动开票计票并公告。")
+    return True
+
+
+def undecided_motions(session: Session, *, meeting: Meeting, sheets: list[PaperEntry]) -> list[Motion]:
+    """The motions whose outcome the unsettled sheets could still change (assembly.voting.pending)."""
+    by_motion: dict[int, dict[str, PaperEntry]] = {}
+    for entry in sheets:  # one sheet per member and motion: a re-entry replaces a mismatched one
+        by_motion.setdefault(entry.motion_id, {})[entry.member_key] = entry
+    if not by_motion:
+        return []
+    units = roll_units(session, snapshot=session.get(RollSnapshot, meeting.roll_snapshot_id))
+    changing = []
+    for motion in meetings.motions_of(session, meeting=meeting):
+        if motion.id not in by_motion:
+            continue
+        rows = _ballot_rows(session, motion)
+        times = [cast_at for *_rest, cast_at in rows]
+        document = _document(meeting, motion, units, _ballot_objects(motion, rows))
+        # a sheet confirmed later is logged after every ballot there is: it stands after those of its time
+        pending = [PendingSheet(e.unit, bisect_right(times, e.handed_in_at)) for e in by_motion[motion.id].values()]
+        if could_change(document, pending):
+            changing.append(motion)
+    return changing
 
 
 def finish_paper_phase(session: Session, *, meeting: Meeting, estate: Estate, actor: audit_log.Actor, by: str,
@@ -196,22 +244,37 @@ def _notify(session: Session, estate: Estate, meeting: Meeting, event: str, now:
                   evidence=f"/estate/{estate.code}/meetings/{meeting.id}")
 
 
-def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: list[dict], now: datetime) -> dict:
-    rows = session.connection().execute(  # Core rows, not ORM objects: 90,000 of them at close
-        select(Ballot.entry_index, Ballot.member_key, Ballot.salt, Ballot.unit, Ballot.choice, Ballot.by)
+def _ballot_rows(session: Session, motion: Motion) -> list:
+    """The motion's ballots in tally-file order (time, then entry index), as Core rows: 90,000 at close."""
+    return session.connection().execute(
+        select(Ballot.entry_index, Ballot.member_key, Ballot.salt, Ballot.unit, Ballot.choice, Ballot.by,
+               Ballot.cast_at)
         .where(Ballot.motion_id == motion.id).order_by(Ballot.cast_at, Ballot.entry_index)
     ).all()
-    electing = motion.kind == "election"
-    # each ballot object built once: the tally file's, and the opening's (openings in entry order)
-    ballots = [{"unit": unit, "choices": json.loads(choice), "by": by} for _e, _m, _s, unit, choice, by in rows] \
-        if electing else [{"unit": unit, "choice": choice, "by": by} for _e, _m, _s, unit, choice, by in rows]
-    openings = sorted(({"entry": entry, "member": member, "salt": salt.hex(), "ballot": ballot}
-                       for (entry, member, salt, _u, _c, _b), ballot in zip(rows, ballots)), key=itemgetter("entry"))
+
+
+def _ballot_objects(motion: Motion, rows: list) -> list[dict]:
+    """Each ballot object built once: the tally file's, and the opening's."""
+    if motion.kind == "election":
+        return [{"unit": unit, "choices": json.loads(choice), "by": by} for _e, _m, _s, unit, choice, by, _t in rows]
+    return [{"unit": unit, "choice": choice, "by": by} for _e, _m, _s, unit, choice, by, _t in rows]
+
+
+def _document(meeting: Meeting, motion: Motion, units: list[dict], ballots: list[dict]) -> dict:
     document = {"format": FORMAT, "item": motion.item, "kind": motion.kind, "revote": meeting.revote, "units": units}
-    if electing:
+    if motion.kind == "election":
         document["seats"] = motion.seats
         document["candidates"] = json.loads(motion.candidates_json or "[]")
     document["ballots"] = ballots
+    return document
+
+
+def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: list[dict], now: datetime) -> dict:
+    rows = _ballot_rows(session, motion)
+    ballots = _ballot_objects(motion, rows)
+    openings = sorted(({"entry": entry, "member": member, "salt": salt.hex(), "ballot": ballot}
+                       for (entry, member, salt, *_rest), ballot in zip(rows, ballots)), key=itemgetter("entry"))
+    document = _document(meeting, motion, units, ballots)
     data = tally_bytes(document)
     digest = hashlib.sha256(data).hexdigest()
     # The very function `assembly tally FILE` runs, on the document those bytes hold (json.loads of

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -21,18 +20,21 @@ from assembly.plaintext import check_visible
 from assembly.notify import service as notify
 from assembly.register import rolls
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit
+from assembly.voting import notice
 from assembly.voting.ballots import REVOTES
 from assembly.voting.models import Ballot, Meeting, Motion
+from assembly.voting.posting_models import NoticePosting
 from assembly.voting.rules import ITEM_NAMES, ITEMS, QUORUM, Count
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOTICE_DAYS = 15  # 物业管理条例第十四条：会议召开15日以前通知全体业主，并同时告知居委会
-NOTICE_BASIS = "《物业管理条例》第十四条、《民法典》第二百零一条"
+SHANGHAI = notice.LOCAL
+NOTICE_DAYS = notice.NOTICE_DAYS
+NOTICE_BASIS = notice.BASIS
 
-DRAFT, NOTICE, OPEN, CLOSING, PAPER, ANNOUNCED, FINAL = ("draft", "notice", "open", "closing", "paper", "announced",
-                                                          "final")
+DRAFT, NOTICE, OPEN, CLOSING, PAPER, HELD, ANNOUNCED, FINAL = ("draft", "notice", "open", "closing", "paper", "held",
+                                                                "announced", "final")
 STATE_LABELS = {DRAFT: "草稿", NOTICE: "公告期", OPEN: "投票中", CLOSING: "投票已结束，正在计票",
-                PAPER: "投票已截止，纸质选票录入中", ANNOUNCED: "结果已公告（异议期）", FINAL: "结果已确定"}
+                PAPER: "投票已截止，纸质选票录入中", HELD: "纸质选票待复核，结果暂缓公告",
+                ANNOUNCED: "结果已公告（异议期）", FINAL: "结果已确定"}
 # The residents' committee's credit catalog counts "results not announced within 3 days of close"
 # (rules.md); the count runs by itself when the paper phase ends, so a grace of at most 3 days
 # keeps every announcement inside those 3 days (docs/decisions.md, "Paper ballots").
@@ -58,7 +60,9 @@ def state(meeting: Meeting, now: datetime) -> str:
     if meeting.closed_at is None:
         return OPEN if now < meeting.closes_at else CLOSING
     if meeting.announced_at is None:  # closed electronically, paper ballots being entered
-        return PAPER if now < paper_ends(meeting) else CLOSING
+        if now < paper_ends(meeting):
+            return PAPER
+        return HELD if meeting.held_at is not None else CLOSING
     return ANNOUNCED if meeting.final_at is None else FINAL
 
 
@@ -68,12 +72,36 @@ def paper_ends(meeting: Meeting) -> datetime:
     return meeting.closes_at + timedelta(days=meeting.paper_grace_days)
 
 
+def notice_period(notified: datetime) -> notice.NoticePeriod:
+    """The notice period from a notice given at `notified` (assembly.voting.notice, the one function
+    every page, hint and refusal uses); a year the holiday calendar does not cover is refused."""
+    try:
+        return notice.notice_period(notified)
+    except notice.CalendarNotCovered as error:
+        raise Conflict(str(error), code="calendar_not_covered") from None
+
+
 def earliest_open(notified: datetime) -> datetime:
-    """The first moment voting may open after a notice given at `notified`: the day of the notice
-    is not counted (民法典第二百零一条), 15 full calendar days in Asia/Shanghai follow; published on
-    1 March → 16 March 00:00 Shanghai."""
-    day = notified.astimezone(SHANGHAI).date() + timedelta(days=NOTICE_DAYS)
-    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
+    """The first moment voting may open after a notice given at `notified`: published on 1 March
+    2026 → 17 March 00:00 Shanghai (民法典第二百零一条、第二百零三条)."""
+    return notice_period(notified).earliest_open
+
+
+def open_if_published(now: datetime) -> tuple[datetime | None, str | None]:
+    """For the drafting and publishing forms' hint: when voting could open if the notice went out
+    at `now` — or, when the holiday calendar cannot say, why not (the hint shows the refusal)."""
+    try:
+        return notice.notice_period(now).earliest_open, None
+    except notice.CalendarNotCovered as error:
+        return None, str(error)
+
+
+def period_text(period: notice.NoticePeriod) -> str:
+    """How the period runs, in a sentence: its last day, moved past rest days when it fell on one."""
+    text = f"须满 {NOTICE_DAYS} 日（当日不计），至 {period.counted_last_day:%Y年%m月%d日} 届满"
+    if period.extended:
+        text += f"，该日为法定休假日，顺延至 {period.last_day:%Y年%m月%d日}"
+    return text
 
 
 def _local(moment: datetime) -> str:
@@ -87,15 +115,39 @@ def problems_before_open(session: Session, *, meeting: Meeting, now: datetime) -
         return ["投票已经开始。"]
     if not _motions(session, meeting):
         problems.append("会议还没有议题。")
-    for moment, who in ((meeting.published_at, "向全体业主公告会议通知"), (meeting.rc_notified_at, "告知社区居委会")):
+    for moment, who in _notices(session, meeting):
         if moment is None:
             problems.append(f"尚未{who}。")
-        elif now < earliest_open(moment):
-            problems.append(f"{_local(moment)} {who}，须满 {NOTICE_DAYS} 日（当日不计），"
-                            f"最早 {_local(earliest_open(moment))} 方可开始投票（{NOTICE_BASIS}）。")
+            continue
+        try:
+            period = notice.notice_period(moment)
+        except notice.CalendarNotCovered as error:
+            problems.append(str(error))
+            continue
+        if now < period.earliest_open:
+            problems.append(f"{_local(moment)} {who}，{period_text(period)}，"
+                            f"最早 {_local(period.earliest_open)} 方可开始投票（{NOTICE_BASIS}）。")
     if now >= meeting.closes_at:
         problems.append(f"计划的投票截止时间 {_local(meeting.closes_at)} 已过，请另行召集会议。")
     return problems
+
+
+POSTING = "在小区显著位置张贴会议通知（《北京市物业管理条例》第三十五条第四款）"
+
+
+def _notices(session: Session, meeting: Meeting) -> list[tuple[datetime | None, str]]:
+    """Every notice the period must run from: to all owners, to the residents' committee, and the
+    posting in the estate (None: not given yet)."""
+    posted = session.scalars(select(NoticePosting.posted_at).where(NoticePosting.meeting_id == meeting.id)).first()
+    return [(meeting.published_at, "向全体业主公告会议通知"), (meeting.rc_notified_at, "告知社区居委会"),
+            (posted, POSTING)]
+
+
+def opens_from(session: Session, *, meeting: Meeting) -> datetime | None:
+    """When voting may open at the earliest counting from the notices given so far (the latest of
+    their periods' ends); None before publishing. A notice still missing is a problem of its own."""
+    given = [moment for moment, _who in _notices(session, meeting) if moment is not None]
+    return max(earliest_open(moment) for moment in given) if meeting.published_at and given else None
 
 
 def _motions(session: Session, meeting: Meeting) -> list[Motion]:

@@ -33,6 +33,9 @@ class Meeting(SQLModel, table=True):
     closes_at: datetime = Field(sa_type=UTCDateTime)  # planned when the meeting is drafted
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the grace period ended with paper sheets unsettled that could change an outcome: the count
+    # waits for them (docs/decisions.md, "Paper ballots are never discarded for a clerk's delay")
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     final_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     roll_snapshot_id: int | None = Field(default=None, foreign_key="roll_snapshot.id")
 

@@ -18,8 +18,9 @@ from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
 from assembly.register.identity import mask_name
 from assembly.register.models import Estate, Person
-from assembly.voting import api, attachments, casting, meetings, views
+from assembly.voting import api, attachments, casting, meetings, posting, views
 from assembly.voting.models import Meeting, Motion
+from assembly.voting.paper_models import unsettled_entries
 from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS
 from assembly.web.deps import FormDep
 from assembly.web.templating import render
@@ -40,9 +41,12 @@ def _context(request: Request, session, estate: Estate, meeting: Meeting, princi
                      "candidates": json.loads(motion.candidates_json or "[]")})
     return {"estate": estate, "meeting": meeting, "stage": stage, "stage_label": meetings.STATE_LABELS[stage],
             "rows": rows, "principal": principal, "revote_rule": casting.REVOTE_RULES[meeting.revote],
-            "earliest_open": meetings.earliest_open(meeting.published_at) if meeting.published_at else None,
+            "earliest_open": meetings.opens_from(session, meeting=meeting),
+            "posting": posting.posting_of(session, meeting=meeting) if meeting.published_at else None,
             "problems": meetings.problems_before_open(session, meeting=meeting, now=now)
             if stage in (meetings.DRAFT, meetings.NOTICE) else [],
+            "if_published": meetings.open_if_published(now) if stage == meetings.DRAFT else (None, None),
+            "pending_sheets": len(unsettled_entries(session, meeting_id=meeting.id)) if meeting.closed_at else 0,
             "item_names": ITEM_NAMES, "major_items": MAJOR_ITEMS, "bar": views.bar_width,
             "may": principal.may, "Action": Action,
             "attachments": attachments.listed(session, motion_ids=[m.id for m in motions]),
@@ -72,7 +76,8 @@ def _form_page(request: Request, estate: Estate, *, error: str | None = None, va
                status: int = 200):
     return render(request, "voting/new_meeting.html",
                   {"estate": estate, "error": error, "values": values or {}, "slots": range(1, MOTION_SLOTS + 1),
-                   "item_names": ITEM_NAMES, "attachment_accept": attachments.ACCEPT}, status_code=status)
+                   "item_names": ITEM_NAMES, "attachment_accept": attachments.ACCEPT,
+                   "if_published": meetings.open_if_published(now_for(request))}, status_code=status)
 
 
 @router.get("/estate/{code}/meetings/new")

@@ -26,7 +26,7 @@ from assembly.register.models import Estate, RollMember, RollMemberUnit, Unit
 from assembly.voting import closing, meetings
 from assembly.voting.ballots import CHOICES, Cast, choices_defect, resolve_ballots
 from assembly.voting.models import Ballot, Meeting, Motion
-from assembly.voting.paper_models import CONFIRMED, ENTERED, MISMATCH, PaperEntry
+from assembly.voting.paper_models import CONFIRMED, ENTERED, MISMATCH, PaperEntry, unsettled_entries
 
 MAX_SCAN_BYTES = 5 * 1024 * 1024
 SCAN_TYPES = {  # magic bytes -> the type we store and serve; nothing else is accepted
@@ -66,9 +66,14 @@ def normalized_choice(motion: Motion, choice: str | list[str]) -> str:
     return str(choice)
 
 
-def _require_phase(meeting: Meeting, now: datetime) -> None:
+SIGNATURE_BASIS = "《业主大会和业主委员会指导规则》第二十二条"
+
+
+def _require_phase(meeting: Meeting, now: datetime, *, settling: bool = False) -> None:
+    """Entry and checks happen in the paper phase; once the result is held for unsettled sheets,
+    only those sheets may still be settled (`settling`)."""
     stage = meetings.state(meeting, now)
-    if stage == meetings.PAPER:
+    if stage == meetings.PAPER or (settling and stage == meetings.HELD):
         return
     if stage in (meetings.DRAFT, meetings.NOTICE, meetings.OPEN):
         raise Conflict("纸质选票只能在投票截止后录入 / paper ballots are entered after close", code="paper_not_yet")
@@ -91,17 +96,30 @@ def member_of_unit(session: Session, *, meeting: Meeting, unit: str) -> str:
 
 
 def enter(session: Session, *, meeting: Meeting, motion: Motion, principal: Principal, unit: str,
-          choice: str | list[str], handed_in_at: datetime, scan: bytes, now: datetime) -> PaperEntry:
-    """The first person's entry of one sheet for one motion, with its scan; logged `paper.entered`
-    (without the choice, which stays sealed until the count)."""
+          choice: str | list[str], handed_in_at: datetime, scan: bytes, signature_checked: bool,
+          now: datetime) -> PaperEntry:
+    """The first person's entry of one sheet for one motion, with its scan, after checking the
+    owner's signature on it against the register; logged `paper.entered` (without the choice,
+    which stays sealed until the count). While the result is held, only a sheet whose entry
+    mismatched may be entered again."""
     meeting = meetings.lock(session, meeting)
-    _require_phase(meeting, now)
+    _require_phase(meeting, now, settling=True)
     if motion.meeting_id != meeting.id:
         raise NotFound("本次会议没有这个议题 / no such motion", code="motion_not_found")
+    if signature_checked is not True:
+        raise InvalidInput(f"请先核对选票上的业主签名与业主名册一致，并勾选确认（{SIGNATURE_BASIS}）；"
+                           f"签名不符的选票不能录入 / check the owner's signature against the register first",
+                           code="signature_not_checked")
     unit = unit.strip()
     if not unit or len(unit) > 40:
         raise InvalidInput("请填写纸质选票上的房号 / the unit is required", code="unit_required")
     member = member_of_unit(session, meeting=meeting, unit=unit)
+    if meetings.state(meeting, now) == meetings.HELD and not any(
+            e.motion_id == motion.id and e.member_key == member and e.state == MISMATCH
+            for e in pending(session, meeting=meeting)):
+        raise Conflict("纸质选票录入期已结束：结果暂缓公告期间只能重新录入复核不一致的选票"
+                       " / only mismatched sheets may be entered again while the result is held",
+                       code="paper_period_over")
     stored = normalized_choice(motion, choice)
     if handed_in_at.tzinfo is None:
         raise InvalidInput("投递时间须带时区 / handed_in needs a time zone", code="naive_time")
@@ -122,13 +140,14 @@ def enter(session: Session, *, meeting: Meeting, motion: Motion, principal: Prin
     actor = meetings.actor_of(principal)
     entry = PaperEntry(meeting_id=meeting.id, motion_id=motion.id, estate_id=meeting.estate_id, member_key=member,
                        unit=unit, handed_in_at=handed_in_at, choice=stored, scan=scan, scan_type=kind,
-                       scan_sha256=digest, entered_by=actor.id, entered_at=now, entry_index=-1)
+                       scan_sha256=digest, entered_by=actor.id, entered_at=now, entry_index=-1,
+                       signature_checked=True)
     session.add(entry)
     session.flush()
     entry.entry_index = audit_log.append(
         session, estate_id=meeting.estate_id, type="paper.entered", actor=actor, at=now,
         meeting=meetings.meeting_id(meeting), motion=motion.public_id, paper=entry.id, member=member, unit=unit,
-        handed_in=format_time(handed_in_at), scan_sha256=digest)
+        handed_in=format_time(handed_in_at), scan_sha256=digest, signature_checked=True)
     session.flush()
     return entry
 
@@ -147,7 +166,7 @@ def confirm(session: Session, *, meeting: Meeting, entry_id: int, principal: Pri
     becomes a paper ballot. Different: it is marked `mismatch` (logged) and never counts; the sheet
     must be entered again. Returns the entry either way (the caller commits both outcomes)."""
     meeting = meetings.lock(session, meeting)
-    _require_phase(meeting, now)
+    _require_phase(meeting, now, settling=True)
     entry = get_entry(session, meeting=meeting, entry_id=entry_id)
     if entry.state != ENTERED:
         raise Conflict(f"这条录入已经复核过（{STATE_LABELS[entry.state]}） / already checked", code="paper_checked")
@@ -182,16 +201,16 @@ def confirm(session: Session, *, meeting: Meeting, entry_id: int, principal: Pri
                                          at=now, motion=motion.public_id, paper=entry.id, entered=entry.entry_index,
                                          ballot=cast_index)
     session.flush()
+    if meetings.state(meeting, now) == meetings.HELD and not pending(session, meeting=meeting):
+        # the last sheet the result waited for is settled: the count runs now, in this transaction
+        closing.finish_paper_phase(session, meeting=meeting, estate=session.get(Estate, meeting.estate_id),
+                                   actor=audit_log.SYSTEM, by="settled", now=now)
     return entry
 
 
 def pending(session: Session, *, meeting: Meeting) -> list[PaperEntry]:
     """Sheets not settled: entries awaiting their check, and mismatched sheets not yet entered again."""
-    rows = list(session.scalars(select(PaperEntry).where(PaperEntry.meeting_id == meeting.id)
-                                .order_by(PaperEntry.id)))
-    settled = {(e.motion_id, e.member_key) for e in rows if e.state != MISMATCH}
-    return [e for e in rows if e.state == ENTERED
-            or (e.state == MISMATCH and (e.motion_id, e.member_key) not in settled)]
+    return unsettled_entries(session, meeting_id=meeting.id)
 
 
 def finish(session: Session, *, meeting: Meeting, principal: Principal, now: datetime) -> Meeting:

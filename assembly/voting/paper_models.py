@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, LargeBinary
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, LargeBinary, select
+from sqlmodel import Field, Session, SQLModel
 
 from assembly.models import UTCDateTime
 
@@ -37,8 +37,20 @@ class PaperEntry(SQLModel, table=True):
     entered_by: str = Field(max_length=40)  # the actor id (pseudonym) of the person who entered it
     entered_at: datetime = Field(sa_type=UTCDateTime)
     entry_index: int  # the paper.entered audit entry
+    # the person entering checked the owner's signature on the sheet against the register
+    # (业主大会和业主委员会指导规则第二十二条); entries made before the check was asked for say False
+    signature_checked: bool = False
     checked_by: str | None = Field(default=None, max_length=40)  # who typed it again (confirmed or not)
     checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checked_choice: str | None = Field(default=None, max_length=2000)  # what they typed (kept for a mismatch)
     check_index: int | None = None  # the paper.confirmed or paper.mismatch audit entry
     ballot_id: int | None = Field(default=None, foreign_key="ballot.id")  # once confirmed
+
+
+def unsettled_entries(session: Session, *, meeting_id: int) -> list[PaperEntry]:
+    """Sheets not settled: entries awaiting their check, and mismatched sheets not yet entered again."""
+    rows = list(session.scalars(select(PaperEntry).where(PaperEntry.meeting_id == meeting_id)
+                                .order_by(PaperEntry.id)))
+    settled = {(e.motion_id, e.member_key) for e in rows if e.state != MISMATCH}
+    return [e for e in rows if e.state == ENTERED
+            or (e.state == MISMATCH and (e.motion_id, e.member_key) not in settled)]

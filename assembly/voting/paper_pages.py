@@ -133,13 +133,19 @@ def enter_page(meeting: IdPath, request: Request, session: views.SessionDep, pri
         entry = paper.enter(session, meeting=found, motion=motion, principal=principal,
                             unit=str(form.get("unit") or "")[:60], choice=_choice(form, motion),
                             handed_in_at=_handed_in(str(form.get("handed_in") or "")),
-                            scan=_scan_bytes(form), now=now_for(request))
+                            scan=_scan_bytes(form), signature_checked=_ticked(form.get("signature_checked")),
+                            now=now_for(request))
     except AssemblyError as error:
         context = _context(request, session, estate, found, principal)
         return render(request, "paper/index.html", context | {"error": zh(error.message),
                                                                "error_motion": form.get("motion")},
                       status_code=error.status)
     return redirect(request, f"{_base(estate, meeting)}?done=entered#entry-{entry.id}")
+
+
+def _ticked(raw) -> bool:
+    """A checkbox or API flag: `1`, `true` or `on`; anything else is not ticked."""
+    return str(raw or "").strip().lower() in ("1", "true", "on")
 
 
 def _number(raw) -> int:
@@ -224,13 +230,14 @@ def paper_api(meeting: IdPath, request: Request, session: views.SessionDep, prin
 @api_router.post("/meetings/{meeting}/paper", status_code=201)
 def enter_api(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
               estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)], form: FormDep):
-    """multipart/form-data: motion, unit, choice (or choices, repeated), handed_in (ISO 8601), scan."""
+    """multipart/form-data: motion, unit, choice (or choices, repeated), handed_in (ISO 8601), scan, and
+    signature_checked (`true` or `1`: the owner's signature was checked against the register)."""
     found = _changing(request, session, estate, meeting, principal)
     motion = meetings.get_motion(session, meeting=found, motion_id=_number(form.get("motion")))
     entry = paper.enter(session, meeting=found, motion=motion, principal=principal,
                         unit=str(form.get("unit") or "")[:60], choice=_choice(form, motion),
                         handed_in_at=_handed_in(str(form.get("handed_in") or "")), scan=_scan_bytes(form),
-                        now=now_for(request))
+                        signature_checked=_ticked(form.get("signature_checked")), now=now_for(request))
     return JSONResponse(_entry_json(estate, entry), status_code=201)
 
 

@@ -17,6 +17,7 @@ from assembly.register.models import Estate
 from assembly.voting import closing, meetings
 from assembly.voting.ballots import Cast, resolve_ballots
 from assembly.voting.models import Meeting, Motion
+from assembly.voting.posting_models import NoticePosting
 from assembly.voting.rules import Count, decide_motion, first_area, percent
 from assembly.voting.tally import _roll
 from assembly.web.deps import SessionDep  # noqa: F401 - the routes' alias, re-exported
@@ -94,6 +95,20 @@ def bar_width(part, whole) -> str:
     return f"{min(100, int(Decimal(part) * 100 / Decimal(whole)))}%"
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _posting_json(session: Session, estate: Estate, meeting: Meeting) -> dict | None:
+    """The notice's posting in the estate, as recorded (Beijing Art. 35 ¶4)."""
+    posted = session.scalars(select(NoticePosting).where(NoticePosting.meeting_id == meeting.id)).first()
+    if posted is None:
+        return None
+    return {"place": posted.place, "posted_at": posted.posted_at.isoformat(), "photo_sha256": posted.sha256,
+            "photo": f"/estate/{estate.code}/meetings/{meeting.id}/posting/photo",
+            "recorded_at": posted.recorded_at.isoformat(), "entry": posted.entry_index}
+
+
 def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: datetime) -> dict:
     motions = meetings.motions_of(session, meeting=meeting)
     stage = meetings.state(meeting, now)
@@ -104,7 +119,9 @@ def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: dat
         **{name: (getattr(meeting, name).isoformat() if getattr(meeting, name) else None)
            for name in ("created_at", "published_at", "rc_notified_at", "opens_at", "closes_at", "closed_at",
                         "announced_at", "final_at")},
-        "earliest_open": meetings.earliest_open(meeting.published_at).isoformat() if meeting.published_at else None,
+        "earliest_open": _iso(meetings.opens_from(session, meeting=meeting)),
+        "held_at": _iso(meeting.held_at),
+        "posting": _posting_json(session, estate, meeting),
         "paper_until": meetings.paper_ends(meeting).isoformat() if meeting.paper_grace_days else None,
         "problems_before_open": meetings.problems_before_open(session, meeting=meeting, now=now)
         if stage in (meetings.DRAFT, meetings.NOTICE) else [],

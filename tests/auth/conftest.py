@@ -193,6 +193,12 @@ class Clock:
     def advance(self, **delta) -> None:
         self.now += timedelta(**delta)
 
+    def pass_notice_period(self) -> None:
+        """On to the first moment voting may open after a notice published at the clock's time now."""
+        from assembly.voting import meetings
+
+        self.now = meetings.earliest_open(self.now)
+
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 

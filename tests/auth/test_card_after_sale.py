@@ -23,6 +23,7 @@ from assembly.register import service
 from assembly.register.rows import RegisterRow
 from assembly.voting import casting, closing, meetings
 from assembly.voting.meetings import MotionDraft
+from tests.voting.meeting_world import record_posting
 
 
 def _rows(kit, *, sold: bool) -> list[RegisterRow]:
@@ -104,7 +105,8 @@ def test_a_card_of_a_seller_frozen_in_an_open_meeting_waits_for_its_announcement
                                       closes_at=start + timedelta(days=30), now=start,
                                       motions=[MotionDraft(item=4, title="续聘物业", text="续聘三年。")])
     meetings.publish(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=start)
-    opened = start + timedelta(days=16)
+    record_posting(session, meeting, _chair(world), now=start)
+    opened = meetings.earliest_open(start)
     meetings.open_voting(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=opened)
 
     _sell(session, world, kit, now=opened + timedelta(hours=1))
@@ -145,11 +147,12 @@ def test_the_ticker_ends_waiting_cards_and_their_sessions(engine_copy, kit):
                                           closes_at=start + timedelta(days=30), now=start,
                                           motions=[MotionDraft(item=4, title="续聘物业", text="续聘三年。")])
         meetings.publish(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=start)
-        meetings.open_voting(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world),
-                             now=start + timedelta(days=16))
+        record_posting(session, meeting, _chair(world), now=start)
+        opened = meetings.earliest_open(start)
+        meetings.open_voting(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=opened)
         session.add(AuthSession(sid_hash="x" * 64, card_id=issued.card.id, created_at=start, last_seen_at=start,
                                 expires_at=start + timedelta(days=40)))
-        _sell(session, world, kit, now=start + timedelta(days=17))
+        _sell(session, world, kit, now=opened + timedelta(days=1))
         card_id, meeting_id = issued.card.id, meeting.id
     with unit_of_work(engine_copy) as session:
         assert session.get(OwnerCard, card_id).revoked_at is None
@@ -179,10 +182,11 @@ def test_the_sellers_home_page_says_which_meetings_the_card_still_works_for(web,
                                           closes_at=t0 + timedelta(days=30), now=t0,
                                           motions=[MotionDraft(item=4, title="续聘物业", text="续聘三年。")])
         meetings.publish(session, meeting=meeting, estate=web.world.alpha.estate, principal=chair, now=t0)
-        meetings.open_voting(session, meeting=meeting, estate=web.world.alpha.estate, principal=chair,
-                             now=t0 + timedelta(days=16))
-        _sell(session, web.world, kit, now=t0 + timedelta(days=17))
-    web.clock.advance(days=17)
+        record_posting(session, meeting, chair, now=t0)
+        opened = meetings.open_voting(session, meeting=meeting, estate=web.world.alpha.estate, principal=chair,
+                                      now=meetings.earliest_open(t0)).opens_at
+        _sell(session, web.world, kit, now=opened + timedelta(days=1))
+    web.clock.now = opened + timedelta(days=1)
     phone = web.client()
     response = phone.post(f"/c/{issued.token}/login",
                           data={"pin": "480913", "csrf_token": kit.csrf_of(phone, f"/c/{issued.token}")})

@@ -285,6 +285,11 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/proxy/me"): one(answers(403, anon=401, proxy=200)),
     ("POST", "/api/proxy/motions/{motion}/ballots"): one(answers(403, anon=401, proxy=404), body="ballot"),
     ("GET", "/api/proxy/motions/{motion}/ballots/{ballot}/receipt"): one(answers(403, anon=401, proxy=404)),
+    # the notice's posting in the estate: chair and members record it (404: no such meeting); readers see the photo
+    ("POST", "/estate/{code}/meetings/{meeting}/posting"): scoped(CONVENERS_404, answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/posting"): scoped(CONVENERS_404, answers(403, anon=401)),
+    ("GET", "/estate/{code}/meetings/{meeting}/posting/photo"): scoped({**READERS_404, ANON: 303},
+                                                                       answers(403, anon=303)),
     # motion attachments: the committee adds and removes them on a draft (404: no such meeting); readers download
     ("POST", "/estate/{code}/meetings/{meeting}/motions/{motion}/attachments"): scoped(
         answers(403, anon=401, **DRAFTERS(404)), answers(403, anon=401)),

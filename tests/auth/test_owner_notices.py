@@ -135,7 +135,7 @@ def test_every_owner_of_the_member_is_told_of_its_ballot_never_the_choice(sessio
 
 
 def test_a_proxy_appointment_and_the_proxys_ballot_are_told_to_every_owner_of_the_member(session):
-    from tests.voting.meeting_world import build_estate, draft_meeting, id_number, start_time
+    from tests.voting.meeting_world import build_estate, draft_meeting, id_number, post_notice, start_time
     from assembly.voting import casting, meetings, proxies
 
     world = build_estate(session)
@@ -152,8 +152,9 @@ def test_a_proxy_appointment_and_the_proxys_ballot_are_told_to_every_owner_of_th
     assert appointed[world.owners["husband"].id].startswith("共有人李*英于 ") and "赵代理" not in str(appointed)
     assert id_number(900)[-4:] not in str(appointed) and "经业主委员会确认后生效" in str(appointed)
     proxies.confirm(session, meeting=meeting, appointment=appointment, principal=world.chair, now=t0)
+    post_notice(session, world, meeting, now=t0)
     opened = meetings.open_voting(session, meeting=meeting, estate=world.estate, principal=world.chair,
-                                  now=t0 + timedelta(days=16)).opens_at
+                                  now=meetings.earliest_open(t0)).opens_at
     (motion,) = meetings.motions_of(session, meeting=meeting)
     principal = proxies.proxy_principal(session, proxy_login_id=appointment.proxy_login_id)
     casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=principal,

@@ -86,9 +86,14 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
     owner_context, owner = open_page(chromium)
     other_context, other = open_page(chromium)  # the member of the committee, then the proxy
     try:
-        # The chair drafts and publishes; opening is refused while the notice runs.
+        # The chair drafts and publishes; the forms name the earliest opening before anyone publishes
+        # (Civil Code Arts. 201, 203: 15 days after the day of publication, past rest days); the notice
+        # is posted in the estate too (Beijing Art. 35 ¶4); opening is refused while the notice runs.
         staff_login(chair, base, "demo-chair", demo_logins["demo-chair"])
         chair.goto(f"{estate_url}/meetings/new")
+        earliest = meetings.earliest_open(clock.now).astimezone(meetings.SHANGHAI)
+        shown = f"{earliest.year}年{earliest.month}月{earliest.day}日 00:00"
+        assert earliest.time() == earliest.time().min and shown in chair.locator("#closes_at-hint").inner_text()
         chair.get_by_label("会议名称").fill(TITLE)
         closes = (clock.now + timedelta(days=30)).astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
         chair.get_by_label("投票截止时间（北京时间）").fill(closes)
@@ -99,10 +104,21 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         chair.wait_for_url(re.compile(r".*/meetings/\d+$"))
         meeting_url = chair.url
         meeting_id = int(meeting_url.rsplit("/", 1)[1])
+        assert shown in chair.locator("#publish-hint").inner_text()
         chair.get_by_role("button", name="发布会议通知").click()
         chair.wait_for_url("**?done=published")
+        assert chair.locator("#earliest-open").inner_text() == shown
+        chair.get_by_label("张贴地点").fill("各楼栋单元门厅公告栏、小区正门公告栏")
+        chair.get_by_label("张贴时间（北京时间）").fill(clock.now.astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M"))
+        chair.get_by_label(re.compile("张贴现场照片")).set_input_files(
+            {"name": "posting.png", "mimeType": "image/png", "buffer": PNG})
+        audit(chair, "meeting-posting")
+        chair.get_by_role("button", name="记录张贴").click()
+        chair.wait_for_url("**?done=posted*")
+        assert "各楼栋单元门厅公告栏" in chair.locator("#posting-record").inner_text()
         chair.get_by_role("button", name="开始投票").click()
-        assert "须满 15 日" in chair.locator("#refused").inner_text()
+        refused = chair.locator("#refused").inner_text()
+        assert "须满 15 日" in refused and earliest.strftime("%Y年%m月%d日 00:00") in refused
 
         # During the notice an owner appoints a proxy; the chair checks the document and confirms.
         card_login(owner, base, principal_token)
@@ -122,7 +138,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         code = chair.locator("#proxy-code").inner_text().strip()
 
         # The notice has run: voting opens; most owners vote; one owner votes on the phone.
-        clock.now += timedelta(days=16)
+        clock.pass_notice_period()
         staff_login(chair, base, "demo-chair", demo_logins["demo-chair"])
         chair.goto(meeting_url)
         chair.get_by_role("button", name="开始投票").click()
@@ -157,7 +173,9 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         # Voting closes; paper entry runs: the chair enters a sheet, a committee member confirms it blind.
         with unit_of_work(demo_engine) as session:
             opened = session.get(Meeting, meeting_id).opens_at
-        clock.now += timedelta(days=15)
+        with unit_of_work(demo_engine) as session:
+            closes_at = session.get(Meeting, meeting_id).closes_at
+        clock.now = closes_at + timedelta(hours=1)  # past closes_at: the job runner ends electronic voting
         staff_login(chair, base, "demo-chair", demo_logins["demo-chair"])  # the session ended meanwhile
         chair.goto(meeting_url)
         assert chair.locator("#stage").inner_text() == "投票已截止，纸质选票录入中"
@@ -169,6 +187,7 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         chair.get_by_label("投入票箱的时间（北京时间）").fill(handed_in)
         chair.get_by_label("扫描件（PDF、JPEG 或 PNG，不超过 5 MB）").set_input_files(
             {"name": "sheet.png", "mimeType": "image/png", "buffer": PNG})
+        chair.get_by_label(re.compile("我已核对选票上的业主签名")).check()  # 指导规则 Art. 22
         chair.get_by_role("button", name="录入", exact=True).click()
         chair.wait_for_url("**done=entered*")
         other_context.close()

@@ -5,6 +5,7 @@ finished, which counts and announces."""
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from datetime import timedelta
@@ -50,9 +51,9 @@ def test_two_committee_people_enter_and_confirm_a_paper_ballot_then_announce(liv
     meeting_url = world.meeting_url(base, world.voting)
     unit = _non_voter_unit(demo_engine, world.voting)
     with unit_of_work(demo_engine) as session:
-        opened = session.get(Meeting, world.voting).opens_at
+        opened, closes = session.get(Meeting, world.voting).opens_at, session.get(Meeting, world.voting).closes_at
     handed_in = (opened + timedelta(hours=2)).astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
-    clock.now += timedelta(days=25)  # past closes_at: electronic voting has ended, paper entry runs 3 days
+    clock.now = closes + timedelta(hours=1)  # past closes_at: electronic voting has ended, paper entry runs 3 days
     chair_context, chair = open_page(chromium)
     member_context, member = open_page(chromium)
     try:
@@ -66,6 +67,7 @@ def test_two_committee_people_enter_and_confirm_a_paper_ballot_then_announce(liv
         chair.get_by_label("投入票箱的时间（北京时间）").fill(handed_in)
         chair.get_by_label("扫描件（PDF、JPEG 或 PNG，不超过 5 MB）").set_input_files(
             {"name": "sheet.png", "mimeType": "image/png", "buffer": PNG})
+        chair.get_by_label(re.compile("我已核对选票上的业主签名")).check()  # 指导规则 Art. 22
         screenshot(chair, "paper-enter")
         chair.get_by_role("button", name="录入", exact=True).click()
         chair.wait_for_url("**done=entered*")

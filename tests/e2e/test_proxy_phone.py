@@ -22,6 +22,7 @@ from assembly.register.models import Estate, Person
 from assembly.voting import meetings
 from assembly.voting.meetings import MotionDraft
 from assembly.voting.models import Meeting
+from tests.voting.meeting_world import record_posting
 
 from .conftest import open_page
 
@@ -40,6 +41,7 @@ def _world(engine, clock) -> tuple[str, int]:
             closes_at=clock.now + timedelta(days=30), paper_grace_days=0,
             motions=[MotionDraft(item=4, title="续聘物业服务企业", text="续聘花家地物业服务有限公司，服务期三年。")])
         meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=clock.now)
+        record_posting(session, meeting, chair, now=clock.now)
         issuer = account_principal(session, get_account(session, "demo-rc"))
         person = next(p for p in session.scalars(select(Person).where(Person.estate_id == estate.id).order_by(Person.id))
                       if cards.active_card(session, person_id=p.id) is None
@@ -96,7 +98,7 @@ def test_an_owner_appoints_the_chair_confirms_and_the_proxy_votes(live_server, d
         assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", code)
         screenshot(page, "proxy-slip")
 
-        clock.now += timedelta(days=16)  # the notice has run: voting opens
+        clock.pass_notice_period()  # the notice has run: voting opens
         with unit_of_work(demo_engine) as session:
             found = session.get(Meeting, meeting_id)
             chair = account_principal(session, get_account(session, "demo-chair"))

@@ -11,7 +11,7 @@ from assembly.db import unit_of_work
 from assembly.voting import meetings
 from assembly.voting.models import Meeting
 
-from .world import _most_owners_agree, staff_login
+from .world import _most_owners_agree, post_in_estate, staff_login
 
 
 def _no_sideways_scrolling(page) -> bool:
@@ -47,7 +47,8 @@ def test_the_chair_drafts_publishes_opens_and_watches_turnout(live_server, demo_
     assert page.locator("#problems").count() == 1  # the committee sees what still blocks opening
     screenshot(page, "committee-published")
 
-    clock.now += timedelta(days=16)  # the notice has run (the session lasts: the chair logs in again)
+    post_in_estate(demo_engine, int(meeting_url.rstrip("/").rsplit("/", 1)[1].split("?")[0]), clock)
+    clock.pass_notice_period()  # the notice has run (the session lasts: the chair logs in again)
     staff_login(page, base, "demo-chair", demo_logins["demo-chair"])
     page.goto(meeting_url)
     page.get_by_role("button", name="开始投票").click()

@@ -21,6 +21,7 @@ from assembly.voting.models import Meeting
 from sqlalchemy import select
 
 from .conftest import open_page
+from .world import post_in_estate
 
 PIN = "480913"
 
@@ -88,8 +89,9 @@ def test_publish_wait_vote_close_and_read_the_result_on_a_phone(live_server, dem
         assert "须满 15 日" in refusal and "00:00" in refusal
         screenshot(page, "meeting-notice-refused")
         meeting_url = page.url.split("?")[0].removesuffix("/open")
+        post_in_estate(demo_engine, int(meeting_url.rstrip("/").rsplit("/", 1)[1]), clock)
 
-        clock.now += timedelta(days=16)  # the notice has run
+        clock.pass_notice_period()  # the notice has run
         _staff_login(page, base, "demo-chair", password["demo-chair"])
         page.goto(meeting_url)
         page.get_by_role("button", name="开始投票").click()
@@ -121,7 +123,9 @@ def test_publish_wait_vote_close_and_read_the_result_on_a_phone(live_server, dem
         assert "您已投票" in page.inner_text("main")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
-        clock.now += timedelta(days=15)  # past closes_at: the job runner ends electronic voting
+        with unit_of_work(demo_engine) as session:  # past closes_at: the job runner ends electronic voting
+            closes_at = session.get(Meeting, meeting_id).closes_at
+        clock.now = closes_at + timedelta(hours=1)
         _staff_login(page, base, "demo-chair", password["demo-chair"])
         page.goto(meeting_url)
         assert page.locator("#stage").inner_text() == "投票已截止，纸质选票录入中"

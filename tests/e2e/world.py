@@ -21,6 +21,7 @@ from assembly.register import identity
 from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Meeting
+from tests.voting.meeting_world import record_posting
 
 PIN = "480913"
 
@@ -44,6 +45,10 @@ class Clock:
 
     def __call__(self):
         return self._now
+
+    def pass_notice_period(self) -> None:
+        """On to the first moment voting may open after a notice published at the clock's time now."""
+        self.now = meetings.earliest_open(self.now)
 
 
 @dataclass(frozen=True)
@@ -104,15 +109,24 @@ def _most_owners_agree(session, meeting: Meeting, skip: str, now) -> None:
                      choice="oppose" if number % 4 == 2 else "agree", idempotency_key=f"world-{number}", now=now)
 
 
+def post_in_estate(engine, meeting_id: int, clock: Clock) -> None:
+    """The chair records, now, that the meeting's notice was posted in the estate (Beijing Art. 35 ¶4)."""
+    with unit_of_work(engine) as session:
+        chair = account_principal(session, get_account(session, "demo-chair"))
+        record_posting(session, session.get(Meeting, meeting_id), chair, now=clock.now)
+
+
 def build_world(engine, clock: Clock) -> World:
-    """Needs the demo accounts (load_demo_access) to exist. Leaves the clock 16 days on, voting open."""
+    """Needs the demo accounts (load_demo_access) to exist. Leaves the clock at the end of the notice
+    period (16 days on or more), voting open."""
     with unit_of_work(engine) as session:
         estate = session.scalars(select(Estate).where(Estate.code == DEMO_CODE)).one()
         chair = account_principal(session, get_account(session, "demo-chair"))
         voting = _draft(session, estate, chair, "2026年第一次业主大会会议", clock.now)
         meetings.publish(session, meeting=voting, estate=estate, principal=chair, now=clock.now)
+        record_posting(session, voting, chair, now=clock.now)
         voting_id = voting.id
-    clock.now += timedelta(days=16)
+    clock.pass_notice_period()
     with unit_of_work(engine) as session:
         estate = session.scalars(select(Estate).where(Estate.code == DEMO_CODE)).one()
         chair = account_principal(session, get_account(session, "demo-chair"))

@@ -15,7 +15,7 @@ from assembly.notify.owner_models import OwnerNotice
 from assembly.register import voters
 from assembly.register.voter_models import IN_FORCE, PROPOSED, REPLACED, WITHDRAWN
 from assembly.voting import casting, closing, meetings
-from tests.voting.meeting_world import build_estate, draft_meeting, open_meeting, start_time
+from tests.voting.meeting_world import build_estate, draft_meeting, open_meeting, post_notice, start_time
 
 
 def _entries(session, estate, prefix="voter."):
@@ -149,7 +149,8 @@ def test_only_the_designated_voter_casts_the_members_ballot(session):
                        evidence_ref="书面指定 1", now=now)
     meeting = draft_meeting(session, world, now=now)
     meetings.publish(session, meeting=meeting, estate=world.estate, principal=world.chair, now=now)
-    opened = now + timedelta(days=16)
+    post_notice(session, world, meeting, now=now)
+    opened = meetings.earliest_open(now)
     meetings.open_voting(session, meeting=meeting, estate=world.estate, principal=world.chair, now=opened)
     (motion,) = meetings.motions_of(session, meeting=meeting)
     (held,) = casting.holdings(session, meeting=meeting, pseudonym=husband.pseudonym)
@@ -310,7 +311,8 @@ def test_the_motion_page_shows_a_co_owner_who_is_not_the_voter_the_unit_but_no_b
                            voter=site.world.owners["husband"].pseudonym, evidence_ref="书面指定 9", now=site.clock.now)
         meeting = draft_meeting(session, site.world, now=site.clock.now)
         meetings.publish(session, meeting=meeting, estate=estate, principal=chair, now=site.clock.now)
-        site.clock.advance(days=16)
+        post_notice(session, site.world, meeting, now=site.clock.now)
+        site.clock.pass_notice_period()
         meetings.open_voting(session, meeting=meeting, estate=estate, principal=chair, now=site.clock.now)
         (motion,) = meetings.motions_of(session, meeting=meeting)
         path = f"/estate/alpha/meetings/{meeting.id}/motions/{motion.id}"

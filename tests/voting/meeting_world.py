@@ -16,7 +16,7 @@ from assembly.register import identity, service
 from assembly.register.estates import onboard_estate
 from assembly.register.models import Estate, Person
 from assembly.register.rows import RegisterRow
-from assembly.voting import meetings
+from assembly.voting import attachments, meetings, posting
 from assembly.voting.meetings import MotionDraft
 
 
@@ -87,11 +87,27 @@ def draft_meeting(session: Session, world: Estate1, *, now: datetime, revote: st
                                    paper_grace_days=paper_grace_days)
 
 
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"posted notice" * 8  # a PNG by its first bytes, as the upload check reads it
+
+
+def post_notice(session: Session, world: Estate1, meeting, *, now: datetime):
+    """The committee records the notice's posting in the estate (Beijing Art. 35 ¶4) at `now`."""
+    return record_posting(session, meeting, world.chair, now=now)
+
+
+def record_posting(session: Session, meeting, principal: Principal, *, now: datetime):
+    photo = attachments.check_upload(filename="posting.png", content=PHOTO)
+    return posting.record(session, meeting=meeting, principal=principal, place="各楼栋单元门厅公告栏", posted_at=now,
+                          photo=photo, now=now)
+
+
 def open_meeting(session: Session, world: Estate1, *, now: datetime, **options):
-    """A meeting published at `now` and opened 16 days later; returns (meeting, opened_at)."""
+    """A meeting published at `now` and opened as soon as the notice period has run (the 15 days,
+    and any rest days its last day falls on); returns (meeting, opened_at)."""
     meeting = draft_meeting(session, world, now=now, **options)
     meetings.publish(session, meeting=meeting, estate=world.estate, principal=world.chair, now=now)
-    opened = now + timedelta(days=16)
+    post_notice(session, world, meeting, now=now)
+    opened = meetings.earliest_open(now)
     meetings.open_voting(session, meeting=meeting, estate=world.estate, principal=world.chair, now=opened)
     return meeting, opened
 

@@ -140,7 +140,7 @@ def test_close_tally_equals_the_tally_command_and_the_export_verifies(engine_cop
                                                 (motion, "1-1-103", "oppose", opened),
                                                 (election, "2-1-103", ["c2"], opened + timedelta(minutes=30))]:
             entry = paper.enter(session, meeting=meeting, motion=target, principal=world.chair, unit=unit,
-                                choice=choice, handed_in_at=handed_in, now=after,
+                                choice=choice, handed_in_at=handed_in, now=after, signature_checked=True,
                                 scan=b"%PDF-1.4 " + f"{target.id} {unit}".encode())
             paper.confirm(session, meeting=meeting, entry_id=entry.id, principal=world.member, choice=choice,
                           now=after)

@@ -139,7 +139,8 @@ def test_grace_periods_longer_than_three_days_are_refused(session):
 def _paper(session, world, meeting, *, unit, choice, handed_in, now, motion=None):
     motion = motion or meetings.motions_of(session, meeting=meeting)[0]
     entry = paper.enter(session, meeting=meeting, motion=motion, principal=world.chair, unit=unit, choice=choice,
-                        handed_in_at=handed_in, scan=PNG + unit.encode() + motion.public_id.encode(), now=now)
+                        handed_in_at=handed_in, scan=PNG + unit.encode() + motion.public_id.encode(),
+                        signature_checked=True, now=now)
     return paper.confirm(session, meeting=meeting, entry_id=entry.id, principal=world.member, choice=choice, now=now)
 
 

@@ -46,8 +46,9 @@ def _announced(site, *, title="2026年第一次业主大会", motion_title="续�
     meeting = created.json()["id"]
     motion, election = (m["id"] for m in created.json()["motions"])
     chair.post(f"/api/estates/alpha/meetings/{meeting}/publish")
+    site.post_notice(chair, meeting)
     assert chair.get(f"/estate/alpha/meetings/{meeting}/results.pdf").status_code == 409
-    site.clock.advance(days=16)
+    site.clock.pass_notice_period()
     assert site.staff("chair").post(f"/api/estates/alpha/meetings/{meeting}/open").status_code == 200
     for who in ("single", "wife", "landlord", "extra0", "extra1"):
         voter = site.owner(who)
@@ -59,7 +60,7 @@ def _announced(site, *, title="2026年第一次业主大会", motion_title="续�
             assert response.status_code == 201, response.text
     early = site.staff("observer").get(f"/estate/alpha/meetings/{meeting}/results.csv")
     assert early.status_code == 409 and "公告后" in early.text
-    site.clock.advance(days=15)  # past closes_at: the job runner closes, counts and announces
+    site.past_close(meeting)  # past closes_at: the job runner closes, counts and announces
     return meeting, motion
 
 

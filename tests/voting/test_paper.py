@@ -37,11 +37,11 @@ def _close(session, meeting):
 
 
 def _enter(session, world, meeting, *, unit="2-1-103", choice="agree", who=None, handed_in=None, scan=PNG, now,
-           motion=None):
+           motion=None, signature_checked=True):
     motion = motion or meetings.motions_of(session, meeting=meeting)[0]
     return paper.enter(session, meeting=meeting, motion=motion, principal=who or world.chair, unit=unit,
                        choice=choice, handed_in_at=handed_in or meeting.opens_at + timedelta(hours=2), scan=scan,
-                       now=now)
+                       signature_checked=signature_checked, now=now)
 
 
 def _types(session, world) -> list[str]:

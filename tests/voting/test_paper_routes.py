@@ -40,7 +40,8 @@ def _closed_meeting(site) -> tuple[int, int, str]:
     assert created.status_code == 201, created.text
     meeting, motion = created.json()["id"], created.json()["motions"][0]["id"]
     assert chair.post(f"/api/estates/alpha/meetings/{meeting}/publish").status_code == 200
-    site.clock.advance(days=16)
+    site.post_notice(chair, meeting)
+    site.clock.pass_notice_period()
     assert site.staff("chair").post(f"/api/estates/alpha/meetings/{meeting}/open").status_code == 200
     opened = site.clock.now
     site.clock.advance(days=1)
@@ -61,16 +62,16 @@ def test_two_committee_people_enter_confirm_and_finish_while_observers_watch(sit
     page = chair.get(base)
     assert page.status_code == 200 and "纸质选票录入中" in page.text and "录入一张纸质选票" in page.text
 
-    bad = chair.post(base, data={"motion": str(motion), "unit": "2-1-101", "choice": "agree", "handed_in": handed_in},
+    bad = chair.post(base, data={"motion": str(motion), "unit": "2-1-101", "choice": "agree", "handed_in": handed_in, "signature_checked": "1"},
                      files={"scan": ("sheet.gif", b"GIF89a" + b"\x00" * 40, "image/png")})
     assert bad.status_code == 422 and "PDF、JPEG 或 PNG" in bad.text
     outsider = chair.post(base, data={"motion": str(motion), "unit": "9-9-999", "choice": "agree",
-                                      "handed_in": handed_in}, files={"scan": ("s.png", PNG, "image/png")})
+                                      "handed_in": handed_in, "signature_checked": "1"}, files={"scan": ("s.png", PNG, "image/png")})
     assert outsider.status_code == 422 and "不在本次会议冻结的业主名册中" in outsider.text
     assert chair.get(api).json()["entries"] == []  # nothing stored
 
     entered = chair.post(base, data={"motion": str(motion), "unit": "2-1-101", "choice": "agree",
-                                     "handed_in": handed_in}, files={"scan": ("s.png", PNG, "image/png")})
+                                     "handed_in": handed_in, "signature_checked": "1"}, files={"scan": ("s.png", PNG, "image/png")})
     assert entered.status_code == 303 and "done=entered" in entered.headers["location"]
     (entry,) = chair.get(api).json()["entries"]
     assert entry["state"] == "entered" and "choice" not in entry and entry["entered_by"]
@@ -86,7 +87,7 @@ def test_two_committee_people_enter_confirm_and_finish_while_observers_watch(sit
     assert finish.status_code == 409 and "未完成复核" in finish.text
 
     again = member.post(api, data={"motion": str(motion), "unit": "2-1-101", "choice": "agree",
-                                   "handed_in": handed_in}, files={"scan": ("s.pdf", PDF, "application/pdf")})
+                                   "handed_in": handed_in, "signature_checked": "1"}, files={"scan": ("s.pdf", PDF, "application/pdf")})
     assert again.status_code == 201, again.text
     checked = chair.post(f"{api}/{again.json()['id']}/confirm", json={"choice": "agree"})
     assert checked.status_code == 200 and checked.json()["state"] == "confirmed"
@@ -114,10 +115,10 @@ def test_two_committee_people_enter_confirm_and_finish_while_observers_watch(sit
         f"/api/estates/alpha/meetings/{meeting}/motions/{motion}/units").json()["units"]}
     assert lines["2-1-101"] == "反对"  # revote last: the electronic ballot (day 17) is later than the paper one
     late = member.post(api, data={"motion": str(motion), "unit": "2-1-102", "choice": "agree",
-                                  "handed_in": handed_in}, files={"scan": ("t.png", PNG + b"x", "image/png")})
+                                  "handed_in": handed_in, "signature_checked": "1"}, files={"scan": ("t.png", PNG + b"x", "image/png")})
     assert late.status_code == 409 and late.json()["error"]["code"] == "paper_period_over"
     late_page = member.post(base, data={"motion": str(motion), "unit": "2-1-102", "choice": "agree",
-                                        "handed_in": handed_in}, files={"scan": ("t.png", PNG + b"x", "image/png")})
+                                        "handed_in": handed_in, "signature_checked": "1"}, files={"scan": ("t.png", PNG + b"x", "image/png")})
     assert late_page.status_code == 409 and "纸质选票录入期已结束" in late_page.text  # said, though the form is gone
 
 
@@ -126,14 +127,14 @@ def test_the_api_refuses_bad_input_with_stable_codes(site):
     chair = site.staff("chair")
     api = f"/api/estates/alpha/meetings/{meeting}/paper"
     cases = [
-        ({"motion": "x", "unit": "2-1-101", "choice": "agree", "handed_in": handed_in}, PNG, 422, "motion_required"),
+        ({"motion": "x", "unit": "2-1-101", "choice": "agree", "handed_in": handed_in, "signature_checked": "1"}, PNG, 422, "motion_required"),
         ({"motion": str(motion), "unit": "2-1-101", "choice": "agree", "handed_in": "soon"}, PNG, 422,
          "handed_in_required"),
-        ({"motion": str(motion), "unit": "2-1-101", "choice": "maybe", "handed_in": handed_in}, PNG, 422,
+        ({"motion": str(motion), "unit": "2-1-101", "choice": "maybe", "handed_in": handed_in, "signature_checked": "1"}, PNG, 422,
          "invalid_choice"),
-        ({"motion": str(motion), "unit": "2-1-101", "choice": "agree", "handed_in": handed_in}, b"", 422,
+        ({"motion": str(motion), "unit": "2-1-101", "choice": "agree", "handed_in": handed_in, "signature_checked": "1"}, b"", 422,
          "scan_required"),
-        ({"motion": "999999", "unit": "2-1-101", "choice": "agree", "handed_in": handed_in}, PNG, 404,
+        ({"motion": "999999", "unit": "2-1-101", "choice": "agree", "handed_in": handed_in, "signature_checked": "1"}, PNG, 404,
          "motion_not_found"),
     ]
     for data, scan, status, code in cases:

@@ -103,8 +103,9 @@ def _open_with_votes(site) -> tuple[str, int, int]:
     base = f"/estate/alpha/meetings/{meeting}/motions/{motion}"
     assert rc.get(f"{base}/voted").status_code == 404  # a draft is the committee's
     chair.post(f"/api/estates/alpha/meetings/{meeting}/publish")
+    site.post_notice(chair, meeting)
     assert "投票开始后" in rc.get(f"{base}/map").text
-    site.clock.advance(days=16)
+    site.clock.pass_notice_period()
     chair = site.staff("chair")
     assert chair.post(f"/api/estates/alpha/meetings/{meeting}/open").status_code == 200
     for who in ("single", "wife"):
@@ -149,6 +150,6 @@ def test_the_estate_map_says_it_in_words_and_polls_while_voting(site):
     assert "已投票 2 / 8 户" in page.text and "1 号楼" in page.text and "2 号楼" in page.text
     fragment = observer.get(f"{base}/map", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and 'id="live"' in fragment.text
-    site.clock.advance(days=15)  # after close the map stands still (no polling)
+    site.past_close(_meeting)  # after close the map stands still (no polling)
     closed = site.staff("observer").get(f"{base}/map")
     assert closed.status_code == 200 and "every 30s" not in closed.text and "已投票 2 / 8 户" in closed.text

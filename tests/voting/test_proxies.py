@@ -27,7 +27,7 @@ from assembly.voting.meetings import MotionDraft
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 
-from .meeting_world import build_estate, id_number, start_time
+from .meeting_world import build_estate, id_number, post_notice, start_time
 
 PDF = b"%PDF-1.4\n% signed authorisation\n" + b"x" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -58,8 +58,9 @@ def _meeting(session, world, now, *, revote="last", proxy_limit=3, paper_grace_d
 
 
 def _open(session, world, meeting, now):
+    post_notice(session, world, meeting, now=now)
     return meetings.open_voting(session, meeting=meeting, estate=world.estate, principal=world.chair,
-                                now=now + timedelta(days=16))
+                                now=meetings.earliest_open(now))
 
 
 def _member(session, meeting, world, who):

@@ -13,7 +13,7 @@ from assembly.db import unit_of_work
 from assembly.voting import meetings
 from assembly.voting.meetings import MotionDraft
 
-from .meeting_world import id_number
+from .meeting_world import id_number, post_notice
 from .web_world import make_voting_web
 
 PDF = b"%PDF-1.4\n% signed\n" + b"x" * 300
@@ -43,6 +43,7 @@ def voting_web(engine_copy):
             closes_at=web.clock.now + timedelta(days=30), now=web.clock.now, paper_grace_days=0,
             motions=[MotionDraft(item=4, title="续聘物业服务企业", text="续聘三年。")])
         meetings.publish(session, meeting=meeting, estate=world.estate, principal=world.chair, now=web.clock.now)
+        post_notice(session, world, meeting, now=web.clock.now)
         web.meeting_id = meeting.id
     return web
 
@@ -95,7 +96,7 @@ def test_the_api_round_trip_with_stable_codes(voting_web):
                                                                       "idempotency_key": "k1"})
     assert early.status_code == 409 and early.json()["error"]["code"] == "voting_not_open"
     assert proxy.get(f"/api/estates/alpha/meetings/{web.meeting_id}").status_code == 403  # only the proxy routes
-    web.clock.advance(days=16)
+    web.clock.pass_notice_period()
     chair = web.staff("chair")  # sixteen days later: new logins
     assert chair.post(f"/api/estates/alpha/meetings/{web.meeting_id}/open").status_code == 200
     proxy = web.client()
@@ -146,7 +147,7 @@ def test_the_pages_appoint_confirm_show_the_slip_and_vote(voting_web):
     assert forged.status_code == 422 and "补发" in forged.text
     rc = web.staff("rc-staff")
     assert rc.get(f"{page}/proxies").status_code == 200 and "核对无误" not in rc.get(f"{page}/proxies").text
-    web.clock.advance(days=16)
+    web.clock.pass_notice_period()
     chair = web.staff("chair")  # sixteen days later: a new login
     assert chair.post(f"/api/estates/alpha/meetings/{web.meeting_id}/open").status_code == 200
     owner = web.owner("landlord")

@@ -14,7 +14,7 @@ from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 
-from .meeting_world import Estate1, build_estate, start_time
+from .meeting_world import PHOTO, Estate1, build_estate, start_time
 
 PASSWORD = "correct-horse-battery-staple"
 PIN = "480913"
@@ -44,6 +44,12 @@ class Clock:
     def advance(self, **delta) -> None:
         self.now += timedelta(**delta)
 
+    def pass_notice_period(self) -> None:
+        """On to the first moment voting may open after a notice published at the clock's time now."""
+        from assembly.voting import meetings
+
+        self.now = meetings.earliest_open(self.now)
+
 
 @dataclass
 class VotingWeb:
@@ -64,6 +70,21 @@ class VotingWeb:
         assert response.status_code == 200, response.text
         client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
         return client
+
+    def past_close(self, meeting: int) -> None:
+        """On to an hour after the meeting's planned close (whenever the notice period let it open)."""
+        from assembly.voting.models import Meeting
+
+        with unit_of_work(self.engine) as session:
+            closes_at = session.get(Meeting, meeting).closes_at
+        self.clock.now = closes_at + timedelta(hours=1)  # outside the read: moving the clock runs the jobs
+
+    def post_notice(self, chair: TestClient, meeting: int) -> None:
+        """The chair records, through the API, that the notice was posted in the estate now."""
+        response = chair.post(f"/api/estates/alpha/meetings/{meeting}/posting",
+                              data={"place": "各楼栋单元门厅公告栏", "posted_at": self.clock.now.isoformat()},
+                              files={"photo": ("posting.png", PHOTO, "image/png")})
+        assert response.status_code == 201, response.text
 
     def owner(self, who: str) -> TestClient:
         client = self.client()
