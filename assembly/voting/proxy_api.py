@@ -26,6 +26,7 @@ from assembly.voting.models import Ballot, Meeting
 from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep, in_write_turn
+from assembly.web.openapi import files
 
 router = APIRouter(prefix="/api/estates/{code}/meetings/{meeting}", tags=["proxies"])
 proxy_router = APIRouter(prefix="/api/proxy", tags=["proxies"])
@@ -123,7 +124,9 @@ def all_proxies(meeting: IdPath, request: Request, session: views.SessionDep,
                              for a in proxies.appointments_of(session, meeting=found)]}
 
 
-@router.get("/proxies/{appointment}/document")
+@router.get("/proxies/{appointment}/document", response_class=Response,
+            responses=files("the signed authorisation, with the type its bytes proved",
+                            *proxies.DOCUMENT_TYPES.values()))
 def document(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
              estate: Annotated[Estate, estate_for(Action.PROXY_READ)]):
     found = _published(request, session, estate, meeting)
