@@ -119,19 +119,27 @@ class _Guard:
         self.refused = refusal
         return refusal
 
-    def _declared_over_cap(self) -> bool:
-        headers = Headers(scope=self.scope)
-        self.limit, self.too_large = self.limits.caps.for_request(self.scope, headers.get("content-type", "").lower())
-        declared = headers.get("content-length", "")
-        return declared.isdigit() and int(declared) > self.limit
+    def _cap(self) -> None:
+        content_type = Headers(scope=self.scope).get("content-type", "").lower()
+        self.limit, self.too_large = self.limits.caps.for_request(self.scope, content_type)
+
+    def _declared(self) -> int | None:
+        declared = Headers(scope=self.scope).get("content-length", "")
+        return int(declared) if declared.isdigit() else None
 
     def unread_and_too_large(self) -> bool:
         """An answer given without reading a body declared too large (e.g. a 401 before the form)."""
-        return not self.decided and self._declared_over_cap()
+        declared = None if self.decided else self._declared()
+        if declared is None:
+            return False
+        self._cap()
+        return declared > self.limit
 
     def _decide(self) -> None:
         self.decided = True
-        if self._declared_over_cap():
+        self._cap()
+        declared = self._declared()
+        if declared is not None and declared > self.limit:
             raise self._refuse(self.too_large)
         error = self.limits.csrf_refused(self.scope)
         if error is not None:
