@@ -137,3 +137,15 @@ def test_the_description_matches_the_answers(api_schema, world, role):
             continue
         failures += _exercise(operation, world, role, headers, cookies)
     assert not failures, f"{len(failures)} mismatches:\n" + "\n".join(failures)
+
+
+def test_a_nul_in_an_estate_code_is_invalid_input_not_a_server_error(world):
+    """Found by the run above on PostgreSQL (text cannot hold NUL): the account's estates are codes."""
+    headers, cookies = world.login("street_office")
+    client = world.web.client()
+    client.cookies.update(cookies)
+    for body in ({"username": "nul-observer", "display_name": "x", "role": "observer", "estates": ["alp\x00ha"]},
+                 {"username": "nul-observer", "display_name": "x", "role": "observer", "estates": ["alpha"],
+                  "street_office_id": 2**40}):
+        response = client.post("/api/accounts", json=body, headers=headers)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_input", response.text
