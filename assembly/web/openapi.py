@@ -31,12 +31,13 @@ _MEANINGS = {
     413: "the body is larger than its cap (`body_too_large`; `detail.limit` in bytes), refused before it was read",
     422: "invalid input (`invalid_input` with the fields at fault in `detail`, or a more precise code)",
     429: "too many attempts: wait the seconds in Retry-After",
+    503: "busy: the database lock was not had in time, nothing was stored; send it again after Retry-After",
 }
 
 
 def _error(status: int) -> dict:
     answer: dict = {"model": ErrorBody, "description": _MEANINGS[status]}
-    if status == 429:
+    if status in (429, 503):
         answer["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
     return answer
 
