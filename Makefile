@@ -12,12 +12,13 @@ AXE := .npm/node_modules/axe-core/axe.min.js
 # CI runs a bounded slice of the slow suites (browser, load, fuzz); locally everything runs.
 export HYPOTHESIS_PROFILE ?= $(if $(filter true,$(CI)),ci,dev)
 
-.PHONY: help install install-test run test test-sqlite test-postgresql test-browser test-a11y browser bench i18n clean
+.PHONY: help install install-test run test test-sqlite test-postgresql test-browser test-a11y browser bench fuzz i18n clean
 
 help:
 	@echo "make run    — install into .venv, migrate, load the demo estate if empty, serve"
 	@echo "make test   — install test tools, run the whole suite on SQLite and PostgreSQL, and the browser tests"
 	@echo "make bench  — run the benchmarks (bench/README.md keeps the latest figures)"
+	@echo "make fuzz   — schemathesis against the API's OpenAPI description as each role, many examples"
 	@echo "make i18n   — extract the strings, update the catalogs in assembly/locale (then translate English: docs/i18n.md)"
 
 $(BIN)/python:
@@ -87,6 +88,12 @@ bench: install-test
 # Ballots over HTTP against a real uvicorn, SQLite and PostgreSQL, 50 and 200 clients (~4 min; also part of `make bench`).
 bench-http: install-test
 	$(BIN)/python bench/bench_http_ballots.py
+
+# The API against its OpenAPI description as each role (tests/auth/test_api_conformance.py): CI runs
+# 5 derandomised examples per operation and role; this runs FUZZ_EXAMPLES (~15 min at 100 on 2 cores).
+FUZZ_EXAMPLES ?= 100
+fuzz: install-test
+	ASSEMBLY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -m "not browser" --db sqlite tests/auth/test_api_conformance.py
 
 # Message catalogs: extract from templates and marked Python strings, update zh_CN (identity) and en.
 # The .po files are read at run time (no .mo to compile), so `install` needs nothing from here.

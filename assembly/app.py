@@ -15,6 +15,7 @@ from assembly.db import database_version
 from assembly.resources import web_dir
 from assembly.web import access_log, errors
 from assembly.web.i18n import RequestLocale
+from assembly.web.openapi import ERRORS, describe
 from assembly.web.security import SecurityHeaders
 from assembly.web.static import CachedStaticFiles
 
@@ -59,9 +60,11 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         docs_url=None,  # Swagger UI loads from a CDN; we serve nothing from outside
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        responses=ERRORS,  # every operation's error answers, described once (web/openapi.py)
         # Every route: who is asking, and the CSRF check on every state-changing request.
         dependencies=[Depends(authenticate)],
     )
+    describe(app)
     app.state.settings = settings
     app.state.engine = engine
     log.info("Assembly %s, %s", __version__, database_version(engine))

@@ -51,7 +51,12 @@ class Settings(BaseSettings):
     log_signing_key: str | None = None
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
-    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # a register file (assembly register import)
+    # Request bodies, refused with 413 before they are read (assembly.web.bodies): a JSON (or any
+    # other) body; a form; a multipart form with files, in all (each file: at most 5 MB, checked too).
+    body_max_json_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    body_max_form_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    body_max_upload_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024)
     # The message gateway owner notices are POSTed to (assembly.notify.gateway); none: shown on the page only.
     sms_gateway_url: str | None = None
     sms_gateway_secret: str | None = None  # signs each POST (HMAC-SHA256); required with the URL

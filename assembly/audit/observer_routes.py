@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
@@ -31,6 +31,7 @@ from assembly.auth.permissions import (
 from assembly.errors import AssemblyError
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep, in_write_turn
+from assembly.web.openapi import bounds, files
 from assembly.web.templating import render
 
 router = APIRouter()
@@ -78,7 +79,9 @@ def _release(session) -> None:
 
 
 @router.get("/api/estates/{code}/audit/entries", tags=["audit"])
-def api_entries(session: SessionDep, estate: ReadableEstate, start: int = 0, limit: int = 100,
+def api_entries(session: SessionDep, estate: ReadableEstate,
+                start: Annotated[int, Query(json_schema_extra=bounds(minimum=0))] = 0,
+                limit: Annotated[int, Query(json_schema_extra=bounds(minimum=1, maximum=observer.API_LIMIT))] = 100,
                 type: str | None = None, role: str | None = None) -> dict:
     """Entries from index `start` on, in order: index, type, time, actor role and the entry's exact text
     (line `index` of an export's entries.jsonl). `next` is the start of the following page."""
@@ -90,20 +93,25 @@ def api_entries(session: SessionDep, estate: ReadableEstate, start: int = 0, lim
 
 
 @router.get("/api/estates/{code}/audit/proof/inclusion", tags=["audit"])
-def api_inclusion_proof(session: SessionDep, estate: ReadableEstate, index: int, size: int | None = None) -> dict:
+def api_inclusion_proof(session: SessionDep, estate: ReadableEstate,
+                        index: Annotated[int, Query(json_schema_extra=bounds(minimum=0))],
+                        size: Annotated[int | None, Query(json_schema_extra=bounds(minimum=1))] = None) -> dict:
     """The RFC 6962 audit path of entry `index` in the tree of `size` entries (default: the whole log),
     base64 hashes, leaf's sibling first; check it with RFC 9162 2.1.3.2 against a signed checkpoint."""
     return {"estate": estate.code, **observer.inclusion(session, estate=estate, index=index, size=size)}
 
 
 @router.get("/api/estates/{code}/audit/proof/consistency", tags=["audit"])
-def api_consistency_proof(session: SessionDep, estate: ReadableEstate, old: int, new: int) -> dict:
+def api_consistency_proof(session: SessionDep, estate: ReadableEstate,
+                          old: Annotated[int, Query(json_schema_extra=bounds(minimum=1))],
+                          new: Annotated[int, Query(json_schema_extra=bounds(minimum=1))]) -> dict:
     """The RFC 6962 consistency proof from the tree of `old` entries to the tree of `new` entries."""
     return {"estate": estate.code, **observer.consistency(session, estate=estate, old=old, new=new)}
 
 
 @router.get("/api/estates/{code}/audit/receipt/{index}", tags=["audit"], response_class=PlainTextResponse)
-def api_receipt(request: Request, session: SessionDep, estate: ReadableEstate, index: int) -> PlainTextResponse:
+def api_receipt(request: Request, session: SessionDep, estate: ReadableEstate,
+                index: Annotated[int, Path(json_schema_extra=bounds(minimum=0))]) -> PlainTextResponse:
     """Entry `index`'s receipt (C2SP tlog-proof): check it with `assembly audit verify-receipt`. A checkpoint
     that includes the entry is signed if none is recent (audit-log.md: signed whenever one is asked for)."""
     _release(session)
@@ -112,7 +120,8 @@ def api_receipt(request: Request, session: SessionDep, estate: ReadableEstate, i
     return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/api/estates/{code}/audit/export", tags=["audit"])
+@router.get("/api/estates/{code}/audit/export", tags=["audit"], response_class=Response,
+            responses=files("the export directory as a zip", "application/zip"))
 def api_export(request: Request, session: SessionDep, estate: ExportableEstate) -> FileResponse:
     """The export directory (entries.jsonl, checkpoint, keys, tally/, README.txt) as a zip, for observers:
     it identifies owners through units and choices — keep it under the confidentiality terms."""

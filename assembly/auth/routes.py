@@ -30,6 +30,7 @@ from assembly.auth.permissions import (
 )
 from assembly.auth.web import FormText, api_error, begin_session, client_ip, log_out, now_for, redirect, safe_next, zh
 from assembly.errors import AssemblyError, Forbidden, InvalidInput, NotFound
+from assembly.register.estates import CODE as ESTATE_CODE
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep
 from assembly.web.templating import render
@@ -340,16 +341,20 @@ def api_logout_everywhere(request: Request, session: SessionDep, principal: Curr
     return {"ok": True}
 
 
+# An estate's code as onboarding allows it: anything else (a NUL byte broke PostgreSQL's query) is a 422.
+EstateCode = Annotated[str, Field(pattern=ESTATE_CODE.pattern, max_length=40)]
+
+
 class AccountBody(BaseModel):
     username: str = Field(max_length=40)
     display_name: str = Field(max_length=100)
     role: Role
-    estates: list[str] = Field(default_factory=list, max_length=500)
-    street_office_id: int | None = None
+    estates: list[EstateCode] = Field(default_factory=list, max_length=500)
+    street_office_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class ScopeBody(BaseModel):
-    estates: list[str] = Field(max_length=500)
+    estates: list[EstateCode] = Field(max_length=500)
 
 
 def _estate_ids(session, codes: list[str]) -> set[int]:

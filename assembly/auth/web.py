@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from typing import Annotated
@@ -22,6 +22,7 @@ from typing import Annotated
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sqlmodel import Session
@@ -34,6 +35,7 @@ from assembly.config import Settings
 from assembly.db import read_only, unit_of_work
 from assembly.errors import AssemblyError
 from assembly.models import utcnow
+from assembly.web.bodies import FORM_TYPES
 from assembly.web.deps import connection_slot, write_gate
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -176,14 +178,40 @@ async def authenticate(request: Request) -> None:
     if request.method in UNSAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
         content_type = request.headers.get("content-type", "")
-        if not sent and content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        if not sent and content_type.startswith(FORM_TYPES):
             form = await request.form()
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
         if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
-            raise CsrfFailed(
-                "页面已过期或来源不明，请返回上一页刷新后重试 / the form expired or came from elsewhere; reload and retry"
-            )
+            raise csrf_failed()
+
+
+def csrf_failed() -> CsrfFailed:
+    return CsrfFailed("页面已过期或来源不明，请返回上一页刷新后重试 / the form expired or came from elsewhere; reload and retry")
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def csrf_refused_early(scope: Scope, *, settings: Settings) -> CsrfFailed | None:
+    """Whether a request is certain to fail `authenticate`'s CSRF check, judged from its headers and
+    cookies alone, so that its body need not be read (assembly.web.bodies asks before reading).
+    It refuses only what `authenticate` would refuse: a state-changing request without a token
+    outside a form's body, or with a header token matching neither the session the cookie names
+    (whatever the database says of it) nor the browser's nonce. `authenticate` still decides."""
+    if scope.get("method") not in UNSAFE_METHODS:
+        return None
+    headers = Headers(scope=scope)
+    sent = headers.get(CSRF_HEADER)
+    if not sent:  # only a form's body can hold the token then
+        return None if headers.get("content-type", "").startswith(FORM_TYPES) else csrf_failed()
+    state = scope.get("state", {})
+    accepted = [tokens.csrf_for_anonymous(state.get("browser_nonce") or "", secret_key=settings.secret_key)]
+    # Expiry is not judged here (no clock): an expired session's token only passes on to `authenticate`.
+    sid = tokens.decode_session_token(state.get("session_cookie") or "", secret_key=settings.secret_key, now=_EPOCH)
+    if sid:
+        accepted.append(tokens.csrf_for_session(sid, secret_key=settings.secret_key))
+    return None if any(hmac.compare_digest(sent.encode(), token.encode()) for token in accepted) else csrf_failed()
 
 
 def log_in(request: Request, new: sessions.NewSession) -> str:
@@ -255,7 +283,12 @@ def install(app: FastAPI) -> None:
     """The cookie middleware and the handlers that turn 401 into a login page for people."""
     from assembly.web.errors import error_response, wants_json
 
-    app.add_middleware(AuthCookies, settings=app.state.settings)
+    from assembly.web.bodies import BodyLimits
+
+    settings = app.state.settings
+    # Inside the cookie middleware: the early CSRF check reads the cookies it put in the scope.
+    app.add_middleware(BodyLimits, settings=settings, csrf_refused=lambda scope: csrf_refused_early(scope, settings=settings))
+    app.add_middleware(AuthCookies, settings=settings)
 
     @app.exception_handler(Unauthenticated)
     async def _unauthenticated(request: Request, error: Unauthenticated):

@@ -15,6 +15,7 @@ from assembly.errors import AssemblyError, InvalidInput
 from assembly.register.models import Estate
 from assembly.voting import attachments, meetings, pages, views
 from assembly.voting.pages import IdPath
+from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep
 from assembly.web.templating import render
 
@@ -41,6 +42,7 @@ def _one_upload(form: FormData) -> attachments.Upload:
 
 
 @router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/attachments")
+@takes_files(1, each=attachments.MAX_BYTES)
 def upload_page(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
                 principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)], form: FormDep):
     """A file added from the draft's page; a refusal comes back as the page with the reason (nothing stored)."""
@@ -88,6 +90,7 @@ def list_api(meeting: IdPath, motion: IdPath, session: views.SessionDep, princip
 
 
 @api_router.post("/meetings/{meeting}/motions/{motion}/attachments", status_code=201)
+@takes_files(1, each=attachments.MAX_BYTES)
 def upload_api(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
                principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)], form: FormDep):
     """multipart/form-data with one `file`: 201 with its SHA-256 and the index of its attachment.added entry."""

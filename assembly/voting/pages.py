@@ -22,6 +22,7 @@ from assembly.voting import api, attachments, casting, meetings, posting, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.paper_models import unsettled_entries
 from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS
+from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep
 from assembly.web.templating import render
 
@@ -119,6 +120,7 @@ def _closes_at(form: FormData) -> datetime:
 
 
 @router.post("/estate/{code}/meetings")
+@takes_files(MOTION_SLOTS * attachments.MAX_PER_MOTION, each=attachments.MAX_BYTES)
 def create_meeting(request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                    estate: Annotated[Estate, estate_for(Action.MOTION_DRAFT)], form: FormDep):
     values = {key: str(value)[:2000] for key, value in form.items() if isinstance(value, str)}

@@ -25,6 +25,7 @@ from assembly.voting import api, casting, closing, meetings, paper, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.pages import IdPath
 from assembly.voting.paper_models import PaperEntry
+from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep, JsonBody
 from assembly.web.templating import render
 
@@ -124,6 +125,7 @@ def paper_page(meeting: IdPath, request: Request, session: views.SessionDep, pri
 
 
 @router.post("/estate/{code}/meetings/{meeting}/paper")
+@takes_files(1, each=paper.MAX_SCAN_BYTES)
 def enter_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)], form: FormDep):
     """One sheet for one motion; a refusal is the page with the reason (nothing stored)."""
@@ -228,6 +230,7 @@ def paper_api(meeting: IdPath, request: Request, session: views.SessionDep, prin
 
 
 @api_router.post("/meetings/{meeting}/paper", status_code=201)
+@takes_files(1, each=paper.MAX_SCAN_BYTES)
 def enter_api(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
               estate: Annotated[Estate, estate_for(Action.PAPER_BALLOT_ENTER)], form: FormDep):
     """multipart/form-data: motion, unit, choice (or choices, repeated), handed_in (ISO 8601), scan, and

@@ -24,19 +24,18 @@ from assembly.voting import casting, meetings, proxies, views
 from assembly.voting.api import IdPath, _meeting
 from assembly.voting.models import Ballot, Meeting
 from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
+from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep, in_write_turn
+from assembly.web.openapi import files
 
 router = APIRouter(prefix="/api/estates/{code}/meetings/{meeting}", tags=["proxies"])
 proxy_router = APIRouter(prefix="/api/proxy", tags=["proxies"])
-FORM_SLACK = 64 * 1024  # the form's other fields around the document
 
 
-def read_upload(request: Request, form: FormData) -> tuple[dict[str, str], bytes]:
+def read_upload(form: FormData) -> tuple[dict[str, str], bytes]:
     """The appointment form's text fields and the document's bytes (at most 5 MB + 1 byte read from
-    the spooled file, in the route's thread), refusing a body declared larger than that."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > proxies.MAX_DOCUMENT + FORM_SLACK:
-        raise InvalidInput("授权委托书文件不能超过 5 MB / the document may be at most 5 MB", code="document_too_large")
+    the spooled file, in the route's thread): a larger body was refused before it was read, see
+    `takes_files` below and web/bodies.py."""
     fields = {key: value[:2000] for key, value in form.items() if isinstance(value, str)}
     upload = form.get("document")
     data = upload.file.read(proxies.MAX_DOCUMENT + 1) if isinstance(upload, UploadFile) else b""
@@ -91,11 +90,12 @@ def my_proxies(meeting: IdPath, request: Request, session: views.SessionDep, pri
 
 
 @router.post("/proxies", status_code=201)
+@takes_files(1, each=proxies.MAX_DOCUMENT)
 def appoint(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
             estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)], form: FormDep):
     """multipart/form-data: member, proxy_name, proxy_id_number, document (PDF/JPEG/PNG, ≤ 5 MB)."""
     found = _published(request, session, estate, meeting)
-    fields, data = read_upload(request, form)
+    fields, data = read_upload(form)
     appointment = proxies.appoint(
         session, meeting=found, principal=principal, member_key=fields.get("member", ""),
         proxy_name=fields.get("proxy_name", ""), proxy_id_number=fields.get("proxy_id_number", ""), document=data,
@@ -124,7 +124,9 @@ def all_proxies(meeting: IdPath, request: Request, session: views.SessionDep,
                              for a in proxies.appointments_of(session, meeting=found)]}
 
 
-@router.get("/proxies/{appointment}/document")
+@router.get("/proxies/{appointment}/document", response_class=Response,
+            responses=files("the signed authorisation, with the type its bytes proved",
+                            *proxies.DOCUMENT_TYPES.values()))
 def document(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
              estate: Annotated[Estate, estate_for(Action.PROXY_READ)]):
     found = _published(request, session, estate, meeting)

@@ -22,6 +22,7 @@ from assembly.voting import casting, meetings, proxies, proxy_api, views
 from assembly.voting.api import IdPath
 from assembly.voting.models import Meeting
 from assembly.voting.proxy_models import ProxyLogin
+from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep
 from assembly.web.templating import render
 
@@ -48,12 +49,13 @@ def owner_page(meeting: IdPath, request: Request, session: views.SessionDep, pri
 
 
 @router.post("/estate/{code}/meetings/{meeting}/proxy")
+@takes_files(1, each=proxies.MAX_DOCUMENT)
 def appoint(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
             estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)], form: FormDep):
     found = proxy_api._published(request, session, estate, meeting)
     values: dict = {}
     try:
-        values, data = proxy_api.read_upload(request, form)
+        values, data = proxy_api.read_upload(form)
         proxies.appoint(session, meeting=found, principal=principal, member_key=values.get("member", ""),
                         proxy_name=values.get("proxy_name", ""), proxy_id_number=values.get("proxy_id_number", ""),
                         document=data, id_key=request.app.state.settings.id_hash_key, now=now_for(request))

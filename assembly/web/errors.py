@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assembly.db import is_busy
 from assembly.errors import AssemblyError, Busy
+from assembly.web.bodies import Refused
 
 log = logging.getLogger("assembly.web")
 
@@ -81,8 +82,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException):
+        if isinstance(error, Refused):  # a body refused before it was read (web/bodies.py)
+            return error_response(request, error.status_code, error.code, error.message, error.extra)
         code, message = _HTTP_MESSAGES.get(error.status_code, ("error", "请求无法完成 / request failed"))
-        return error_response(request, error.status_code, code, message)
+        response = error_response(request, error.status_code, code, message)
+        response.headers.update(error.headers or {})  # 405 says which methods are allowed (Allow)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception):

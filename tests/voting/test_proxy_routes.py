@@ -52,6 +52,27 @@ def _member(client, base: str) -> str:
     return client.get(f"{base}/proxies/mine").json()["members"][0]["member"]
 
 
+def test_the_upload_takes_one_document_and_no_more(voting_web):
+    """Issue #22 item 5: the appointment's cap fits one 5 MB document and its form (6 MB); a larger body
+    is refused with 413 before the route reads it, a 3 MB document reaches the route."""
+    web = voting_web
+    base = f"/api/estates/alpha/meetings/{web.meeting_id}"
+    owner = web.owner("single")
+    member = _member(owner, base)
+
+    def appoint(size: int):
+        return owner.post(f"{base}/proxies", data={"member": member, "proxy_name": "赵代理",
+                                                   "proxy_id_number": PROXY_NUMBER},
+                          files={"document": ("a.pdf", PDF + b"0" * size, "application/pdf")})
+
+    refused = appoint(7 * 1024 * 1024)
+    assert refused.status_code == 413, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "body_too_large" and error["detail"]["limit"] == 6 * 1024 * 1024
+    assert "每个文件最多 5 MB" in error["message"]
+    assert appoint(3 * 1024 * 1024).status_code == 201
+
+
 def test_the_api_round_trip_with_stable_codes(voting_web):
     web = voting_web
     base = f"/api/estates/alpha/meetings/{web.meeting_id}"
