@@ -59,5 +59,5 @@ def units_csv(meeting: IdPath, request: Request, session: views.SessionDep,
     record = _record(request, session, estate, meeting)
     if not record.meeting.publish_per_unit_results:
         raise views.no_unit_results(record.meeting)
-    return _download(documents.units_csv(record), "text/csv; charset=utf-8",
+    return _download(documents.units_csv(session, record), "text/csv; charset=utf-8",
                      documents.filename(record, "units", "csv"))

@@ -174,7 +174,7 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
     others = {h.member_key: voters.designated_voter(session, estate_id=estate.id, member_key=h.member_key) for h in held}
     other_voter = {key: mask_name(session.get(Person, d.voter_id).name) for key, d in others.items()
                    if d is not None and d.voter_id != principal.person_id}
-    lines = views.unit_lines(motion) if (principal.may(Action.UNIT_RESULTS_READ) and meeting.publish_per_unit_results) \
+    lines = views.unit_lines(session, motion=motion) if (principal.may(Action.UNIT_RESULTS_READ) and meeting.publish_per_unit_results) \
         else []
     from assembly.voting import objections
 

@@ -15,7 +15,6 @@ from assembly.area import format_area
 from assembly.errors import Conflict, NotFound
 from assembly.register.models import Estate
 from assembly.voting import closing, meetings
-from assembly.voting.ballots import Cast, resolve_ballots
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.rules import Count, decide_motion, first_area, percent
 from assembly.voting.tally import _roll
@@ -52,16 +51,18 @@ def outcome(motion: Motion) -> Outcome | None:
     return Outcome(result, None, reasons, elected)
 
 
-def unit_lines(motion: Motion) -> list[dict]:
-    """Every unit of the roll with its area and the choice its member's counted ballot made."""
+def unit_lines(session: Session, *, motion: Motion) -> list[dict]:
+    """Every unit of the roll with its area and the choice its member's counted ballot made, in the
+    same recount as the totals: without the ballots voided by upheld objections (under `revote:
+    last` a member's earlier ballot counts again when the later one is voided)."""
+    from assembly.voting import objections
+
     if motion.tally_file is None:
         return []
-    document = json.loads(motion.tally_file)
-    members, member_of = _roll(document["units"])
-    casts = [Cast(member_of.get(b["unit"]), b.get("by", "owner")) for b in document["ballots"]]
-    counted = resolve_ballots(casts, revote=document.get("revote", "last")).counted
+    document, _entries = objections.counted_document(session, motion=motion)
+    _members, member_of = _roll(document["units"])
     said = {}
-    for member, index in counted.items():
+    for member, index in objections.counted_indexes(document).items():
         ballot = document["ballots"][index]
         if "choice" in ballot:
             said[member] = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}[ballot["choice"]]
