@@ -56,8 +56,9 @@ def totals_csv(meeting: IdPath, request: Request, session: views.SessionDep,
 @router.get("/estate/{code}/meetings/{meeting}/units.csv")
 def units_csv(meeting: IdPath, request: Request, session: views.SessionDep,
               estate: Annotated[Estate, estate_for(Action.UNIT_RESULTS_READ)]):
+    found = api._meeting(request, session, estate, meeting)
+    if found.published_at is not None and (not found.publish_per_unit_results or found.announced_at is None):
+        raise views.no_unit_results(found)  # not published by this meeting, or not counted yet (and when)
     record = _record(request, session, estate, meeting)
-    if not record.meeting.publish_per_unit_results:
-        raise views.no_unit_results(record.meeting)
     return _download(documents.units_csv(session, record), "text/csv; charset=utf-8",
                      documents.filename(record, "units", "csv"))

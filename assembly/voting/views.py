@@ -138,5 +138,12 @@ def draft_hidden() -> NotFound:
 def no_unit_results(meeting: Meeting) -> Conflict:
     if meeting.closed_at is None:
         return Conflict("投票截止后才公布每户的表决情况 / per-unit results come after close", code="not_closed")
+    if meeting.publish_per_unit_results and meeting.announced_at is None:  # the paper phase: not counted yet
+        until = meetings.paper_ends(meeting)
+        return Conflict(f"纸质选票正在录入，尚未计票；计票公告后公布每户的表决情况，预计在 {meetings._local(until)}"
+                        f"（业主委员会宣布录入完毕时更早） / not counted yet: paper ballots are being entered; per-unit "
+                        f"results come with the count, planned for {until.isoformat()} (earlier if the committee "
+                        f"declares entry finished)",
+                        code="unit_results_not_counted_yet", detail={"counted_by": until.isoformat()})
     return Conflict("本次会议的议事规则规定不公布每户的表决情况 / this meeting does not publish per-unit results",
                     code="unit_results_not_published")
