@@ -90,6 +90,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(audit_router)
     app.include_router(audit_observer_router)
     app.include_router(auth_router)
+    from assembly.auth.totp_routes import router as totp_router
+
+    app.include_router(totp_router)
     app.include_router(card_router)
     from assembly.notify.routes import router as notify_router
     from assembly.voting.api import router as voting_api_router

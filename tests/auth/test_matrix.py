@@ -117,6 +117,12 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/api/auth/logout"): one(every(200), fresh=True),
     ("POST", "/api/auth/logout-everywhere"): one(answers(200, anon=401), fresh=True),
     ("GET", "/api/me"): one(answers(200, anon=401)),
+    # second-factor set-up through the API (admin and street office have theirs already); the
+    # other staff started theirs at POST /account/totp/start (sorted before): a wrong code is 401
+    ("POST", "/api/auth/totp/confirm"): one(answers(401, owner=403, proxy=403, street_office=409, admin=409),
+                                            body="totp_json"),
+    ("POST", "/api/auth/totp/setup"): one(answers(200, anon=401, owner=403, proxy=403, street_office=409,
+                                                  admin=409)),
     # the account page (admin and street office already have their second factor: set-up redirects)
     ("GET", "/account"): one(PAGE_STAFF),
     ("GET", "/account/totp"): one(answers(303, owner=403, proxy=403)),  # nothing to show before the POST below
@@ -487,6 +493,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "none": lambda: {},
         "bad_login": lambda: {"json" if api else "data": {"username": f"nobody-{who}", "password": "wrong-password"}},
         "totp": lambda: {"data": {"code": "000000"}},
+        "totp_json": lambda: {"json": {"code": "000000"}},
         "bad_password_change": lambda: {"data": {"current": "not-my-password", "new": "x", "confirm": "x"}},
         "bad_pin_change": lambda: {"data": {"current": "000001", "new": "735190", "confirm": "735190"}},
         "activation": lambda: {"json": {"activation_code": "12345678", "id_tail": "0000", "pin": "735190"}} if api
