@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from assembly.area import format_area
+from assembly.auth.permissions import Action, Principal, Role, require, scope_to_estates
 from assembly.register import service
-from assembly.register.models import Community, StreetOffice
+from assembly.register.models import Community, District, Estate, StreetOffice
 from assembly.web.deps import SessionDep
 from assembly.web.templating import render
 
@@ -62,3 +66,22 @@ def estate_page(code: str, request: Request, session: SessionDep):
             "checkpoint": checkpoint,
         },
     )
+
+
+@router.get("/api/street-offices", tags=["register"])
+def street_offices(session: SessionDep, principal: Annotated[Principal, require(Action.ACCOUNT_MANAGE)]) -> dict:
+    """The ids an account creation names (`street_office_id`, `estates`): every street office with
+    its estates for the platform administrator; its own office and estates for a street office."""
+    offices = select(StreetOffice, District.name).join(District, District.id == StreetOffice.district_id)
+    if principal.role != Role.ADMIN:
+        offices = offices.where(StreetOffice.id == principal.street_office_id)
+    estates = scope_to_estates(
+        select(Estate.id, Estate.code, Estate.name, Community.street_office_id, Community.name)
+        .join(Community, Community.id == Estate.community_id), Estate.id, principal)
+    by_office: dict[int, list[dict]] = {}
+    for estate_id, code, name, office_id, community in session.execute(estates.order_by(Estate.code)):
+        by_office.setdefault(office_id, []).append({"id": estate_id, "code": code, "name": name,
+                                                    "community": community})
+    return {"street_offices": [{"id": office.id, "name": office.name, "district": district,
+                                "estates": by_office.get(office.id, [])}
+                               for office, district in session.execute(offices.order_by(StreetOffice.id))]}

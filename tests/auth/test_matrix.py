@@ -121,6 +121,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     # other staff started theirs at POST /account/totp/start (sorted before): a wrong code is 401
     ("POST", "/api/auth/totp/confirm"): one(answers(401, owner=403, proxy=403, street_office=409, admin=409),
                                             body="totp_json"),
+    ("GET", "/api/street-offices"): one(answers(403, anon=401, street_office=200, admin=200)),  # ids for accounts
     ("POST", "/api/auth/totp/setup"): one(answers(200, anon=401, owner=403, proxy=403, street_office=409,
                                                   admin=409)),
     # the account page (admin and street office already have their second factor: set-up redirects)

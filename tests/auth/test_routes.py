@@ -560,3 +560,31 @@ def test_the_second_factor_is_set_up_through_the_api_issue_14(web, kit):
                       headers={"X-CSRF-Token": token})
     assert need.json()["error"]["code"] == "totp_required"
     assert web.client().post("/api/auth/totp/setup").status_code in (401, 403)  # nobody logged in
+
+
+def test_the_ids_an_account_creation_needs_are_readable_through_the_api_issue_14(web, kit):
+    """GET /api/street-offices: the administrator reads every office and its estates and creates a
+    street-office account with the id read there; a street office reads only its own."""
+    admin = _account(web, kit, Role.ADMIN, username="admin-api")
+    office = _account(web, kit, Role.STREET_OFFICE, username="office-ids")
+    with web.session() as session:
+        from assembly.auth.accounts import get_account
+
+        admin_secret = kit.enrol_totp(session, get_account(session, admin.username))
+        office_secret = kit.enrol_totp(session, get_account(session, office.username))
+    client = web.login(admin.username, secret=admin_secret)
+    listed = client.get("/api/street-offices").json()["street_offices"]
+    codes = {o["id"]: [e["code"] for e in o["estates"]] for o in listed}
+    beta_office = next(o for o in listed if [e["code"] for e in o["estates"]] == ["beta"])
+    assert sorted(sum(codes.values(), [])) == ["alpha", "beta"] and beta_office["name"] == "beta 街道办事处"
+    csrf = kit.csrf_of(client, "/account")
+    created = client.post("/api/accounts", headers={"X-CSRF-Token": csrf},
+                          json={"username": "beta-office", "display_name": "beta 街道", "role": "street_office",
+                                "street_office_id": beta_office["id"]})
+    assert created.status_code == 201, created.text
+    own = web.login(office.username, secret=office_secret).get("/api/street-offices").json()["street_offices"]
+    assert [(o["id"], [e["code"] for e in o["estates"]]) for o in own] == \
+        [(web.world.alpha.street_office.id, ["alpha"])]
+    observer = _account(web, kit, Role.OBSERVER, username="observer-ids")
+    assert web.login(observer.username).get("/api/street-offices").status_code == 403
+    assert web.client().get("/api/street-offices").status_code == 401
