@@ -100,12 +100,18 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     app.include_router(voting_api_router)
     app.include_router(voting_pages_router)
+    from assembly.voting.pages import documented as documented_vote
+
+    app.include_router(documented_vote)  # the page vote, described for programs
     from assembly.voting import attachment_routes, document_routes, participation_routes
 
     for module in (attachment_routes, participation_routes):
         app.include_router(module.router)
         app.include_router(module.api_router)
     app.include_router(document_routes.router)
+    from assembly.voting import roll_routes
+
+    app.include_router(roll_routes.router)  # the frozen roll and the tally files (JSON API)
     from assembly.voting import paper_pages
 
     app.include_router(paper_pages.router)  # paper ballots: entry, check, finish (pages and API)
@@ -123,6 +129,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(proxy_api.router)
     app.include_router(proxy_api.proxy_router)
     app.include_router(proxy_pages.router)
+    app.include_router(proxy_pages.documented)
     app.add_middleware(RequestLocale)  # routes run in the visitor's language too (error messages)
     app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))

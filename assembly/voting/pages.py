@@ -26,6 +26,7 @@ from assembly.web.templating import render
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database
 router = APIRouter(include_in_schema=False)
+documented = APIRouter()  # the page vote, in the OpenAPI description for programs
 MOTION_SLOTS = 3
 
 
@@ -197,7 +198,8 @@ def motion_page(meeting: IdPath, motion: IdPath, request: Request, session: view
     return render(request, "voting/motion.html", _motion_context(request, session, estate, found, target, principal))
 
 
-@router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/vote")
+@documented.post("/estate/{code}/meetings/{meeting}/motions/{motion}/vote", tags=["meetings"],
+                  openapi_extra=views.VOTE_FORM, responses=views.VOTE_ANSWERS)
 def vote(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
          estate: Annotated[Estate, estate_for(Action.VOTE)], form: FormDep):
     """Two steps without JavaScript: the choice comes back as a confirmation page; confirming casts."""
@@ -220,7 +222,8 @@ def vote(meeting: IdPath, motion: IdPath, request: Request, session: views.Sessi
     except AssemblyError as error:
         return render(request, "voting/motion.html", context | {"error": zh(error.message), "error_member": member},
                       status_code=error.status)
-    return redirect(request, f"/estate/{estate.code}/meetings/{meeting}/motions/{motion}/ballots/{ballot.id}?new=1")
+    return views.with_ballot_headers(redirect(
+        request, f"/estate/{estate.code}/meetings/{meeting}/motions/{motion}/ballots/{ballot.id}?new=1"), ballot)
 
 
 @router.get("/estate/{code}/meetings/{meeting}/motions/{motion}/ballots/{ballot}")

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from assembly.area import format_area
 from assembly.errors import Conflict, NotFound
 from assembly.register.models import Estate
-from assembly.voting import closing, meetings
+from assembly.voting import closing, meetings, objections
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.rules import Count, decide_motion, first_area, percent
 from assembly.voting.tally import _roll
@@ -55,8 +55,6 @@ def unit_lines(session: Session, *, motion: Motion) -> list[dict]:
     """Every unit of the roll with its area and the choice its member's counted ballot made, in the
     same recount as the totals: without the ballots voided by upheld objections (under `revote:
     last` a member's earlier ballot counts again when the later one is voided)."""
-    from assembly.voting import objections
-
     if motion.tally_file is None:
         return []
     document, _entries = objections.counted_document(session, motion=motion)
@@ -120,9 +118,23 @@ def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: dat
         decided = outcome(motion)
         if decided is not None:
             entry["result"] = {k: v for k, v in decided.result.items() if k != "rejected"} | {
-                "reasons": list(decided.reasons), "tally_sha256": motion.tally_sha256}
+                "reasons": list(decided.reasons), "tally_sha256": motion.tally_sha256,
+                "rejected": rejected_json(session, motion=motion, rejected=decided.result.get("rejected", [])),
+                "voided": objections.voided_entries(session, motion=motion),
+                "tally_file": f"/api/estates/{estate.code}/meetings/{meeting.id}/motions/{motion.id}/tally"}
         body["motions"].append(entry)
     return body
+
+
+def rejected_json(session: Session, *, motion: Motion, rejected: list[dict]) -> dict:
+    """The ballots the count did not accept (a duplicate under `revote: first`, a proxy's ballot
+    after the owner's own, ...): how many, why, and each one's `ballot.cast` entry, so that an owner
+    finds their receipt's ballot there. Never a choice."""
+    if not rejected:
+        return {"count": 0, "ballots": []}
+    _document, entries = objections.counted_document(session, motion=motion)  # the result's own ballot order
+    return {"count": len(rejected), "ballots": [{"entry": entries[r["index"]], "reason": r["reason"]}
+                                                for r in rejected]}
 
 
 def published_meetings_for_owner(session: Session, *, estate_id: int) -> list[Meeting]:
@@ -147,3 +159,29 @@ def no_unit_results(meeting: Meeting) -> Conflict:
                         code="unit_results_not_counted_yet", detail={"counted_by": until.isoformat()})
     return Conflict("本次会议的议事规则规定不公布每户的表决情况 / this meeting does not publish per-unit results",
                     code="unit_results_not_published")
+
+
+VOTE_FORM = {  # the page vote, for programs: its form fields and the redirect that names the ballot
+    "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["choice", "request_key"],
+        "properties": {"member": {"type": "string"}, "choice": {"type": "string"},
+                       "choices": {"type": "array", "items": {"type": "string"}},
+                       "request_key": {"type": "string", "description": "idempotency key"},
+                       "confirm": {"type": "string", "description": "1: cast; absent: the confirmation page"}}}}}},
+}
+VOTE_ANSWERS = {
+    200: {"content": {"text/html": {}}, "description": "without `confirm`: the page asking to confirm"},
+    303: {"description": "cast: redirect to the receipt page of the ballot",
+          "headers": {name: {"schema": {"type": "string"}, "description": text} for name, text in (
+              ("X-Ballot-Id", "the ballot's id (also in the Location path)"),
+              ("X-Ballot-Entry", "index of its ballot.cast log entry"),
+              ("X-Ballot-Commitment", "its commitment, as logged"))}},
+}
+
+
+def with_ballot_headers(response, ballot):
+    """The redirect after a page vote names the ballot for a program following it: its id (also in
+    the receipt's path), its `ballot.cast` entry and its commitment, as the JSON API answers them."""
+    response.headers.update({"X-Ballot-Id": str(ballot.id), "X-Ballot-Entry": str(ballot.entry_index),
+                             "X-Ballot-Commitment": ballot.commitment})
+    return response

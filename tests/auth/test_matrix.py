@@ -196,6 +196,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
                                             answers(403, anon=303)),
     ("POST", "/estate/{code}/cards/print"): scoped(answers(403, anon=401, residents_committee=200, street_office=200),
                                                    answers(403, anon=401), body="print"),
+    ("POST", "/api/estates/{code}/cards/print"): scoped(answers(403, anon=401, residents_committee=201,
+                                                               street_office=201), answers(403, anon=401),
+                                                       body="print_json"),
+    # the owners of record as pseudonyms with card states: the committee and the card issuers
+    ("GET", "/api/estates/{code}/owners"): scoped(
+        answers(403, anon=401, residents_committee=200, street_office=200, **DRAFTERS(200)), answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/register"): scoped(answers(403, anon=401, **DRAFTERS(422)), answers(403, anon=401)),
     ("POST", "/estate/{code}/cards/download"): scoped(  # a forged download token: gone
         answers(403, anon=401, residents_committee=410, street_office=410), answers(403, anon=401), body="pickup"),
     # meetings and voting (the meeting, motion, ballot and record named do not exist: 404 once allowed)
@@ -312,6 +319,12 @@ EXPECTED: dict[tuple[str, str], Case] = {
         answers(403, anon=303, **VOTED_UNITS(404)), answers(403, anon=303)),
     ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/voted.csv"): scoped(
         answers(403, anon=303, **VOTED_UNITS(404)), answers(403, anon=303)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/roll"): scoped(
+        answers(403, anon=401, **VOTED_UNITS(404)), answers(403, anon=401)),
+    # a tally file: observers, and owners where the meeting publishes per-unit results (the role is
+    # checked once the meeting is found)
+    ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/tally"): scoped(
+        answers(404, anon=401, admin=403, proxy=403), answers(403, anon=401)),
     ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/voted"): scoped(
         answers(403, anon=401, **VOTED_UNITS(404)), answers(403, anon=401)),
     # results and minutes of an announced meeting: every reader of results; per-unit lines: owners only
@@ -518,6 +531,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
                                                                 "id_tail": "0000"}},
         "print": lambda: {"data": {"person": [_spare_person(m, variant)], "mode": "checked"}},  # reprints reissue
         "pickup": lambda: {"data": {"pickup": "dl_forged"}},
+        "print_json": lambda: {"json": {"persons": [_spare_person(m, variant)]}},
     }
     return url, bodies[case.body]()
 
