@@ -20,9 +20,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from argon2 import PasswordHasher, Type
 from fastapi.testclient import TestClient
 
-from assembly.auth import accounts, totp
+from assembly.auth import accounts, hashing, totp
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.models import utcnow
@@ -196,8 +197,18 @@ def ok(response, status: int = 200) -> dict:
 # --- the test -------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def quick_hashes(monkeypatch):
+    """Cheap argon2 for the ~70 passwords, activation codes and PINs of a whole meeting (as the other
+    route tests do): the run takes seconds, not minutes."""
+    monkeypatch.setattr(hashing, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID))
+    hashing._dummy_hash.cache_clear()
+    yield
+    hashing._dummy_hash.cache_clear()
+
+
 @pytest.mark.parametrize("revote", ["last", "first"])
-def test_a_whole_meeting_through_the_api_agrees_with_an_independent_recount(engine_copy, revote):
+def test_a_whole_meeting_through_the_api_agrees_with_an_independent_recount(engine_copy, quick_hashes, revote):
     from assembly.app import create_app
 
     get_settings.cache_clear()
