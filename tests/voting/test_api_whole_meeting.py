@@ -27,9 +27,9 @@ from assembly.auth import accounts, hashing, totp
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.models import utcnow
-from assembly.register import identity
 from assembly.register.estates import onboard_estate
 
+from .meeting_world import id_number
 from .web_world import Clock, jobs_runner
 
 PASSWORD = "correct-horse-battery-staple"
@@ -37,11 +37,6 @@ PIN = "480913"
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 CODE = "e2e"
 LABELS = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}
-
-
-def id_number(serial: int) -> str:
-    first17 = f"11010819700101{serial:03d}"
-    return first17 + identity.mainland_check_character(first17)
 
 
 # --- the register, made at random (seeded): developer units, co-owners, owners of several units ------
