@@ -44,6 +44,13 @@ def counted_document(session: Session, *, motion: Motion) -> tuple[dict, list[in
     return {**document, "ballots": [ballot for ballot, _ in kept]}, [entry for _, entry in kept]
 
 
+def counted_entries(session: Session, *, motion: Motion) -> list[int]:
+    """The `ballot.cast` entries of counted_document()'s ballots, in its order, without reading the
+    file: what a ballot index of the shown result (a rejected ballot's, say) refers to."""
+    voided = set(voided_entries(session, motion=motion))
+    return [entry for entry in _entries_in_file_order(session, motion) if entry not in voided]
+
+
 def counted_indexes(document: dict) -> dict[str, int]:
     """member key -> index of its counted ballot in `document`, as tally() resolves it."""
     _members, member_of = _roll(document["units"])

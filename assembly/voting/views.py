@@ -132,7 +132,7 @@ def rejected_json(session: Session, *, motion: Motion, rejected: list[dict]) -> 
     finds their receipt's ballot there. Never a choice."""
     if not rejected:
         return {"count": 0, "ballots": []}
-    _document, entries = objections.counted_document(session, motion=motion)  # the result's own ballot order
+    entries = objections.counted_entries(session, motion=motion)  # the result's own ballot order
     return {"count": len(rejected), "ballots": [{"entry": entries[r["index"]], "reason": r["reason"]}
                                                 for r in rejected]}
 

@@ -193,7 +193,16 @@ def test_per_unit_results_in_the_paper_phase_say_not_counted_yet_and_when_issue_
         assert "不公布" not in error["message"]
     refused = owner.get(f"/api/estates/alpha/meetings/{private}/motions/{private_motion}/units")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "unit_results_not_published"
+    # the tally file (each unit's choice) follows the same rule for owners; observers always, once counted
+    observer = site.staff("observer")
+    tally = f"/api/estates/alpha/meetings/{publishing}/motions/{motion}/tally"
+    assert owner.get(tally).json()["error"]["code"] == "unit_results_not_counted_yet"
+    assert observer.get(tally).json()["error"]["code"] == "not_counted_yet"
+    private_tally = f"/api/estates/alpha/meetings/{private}/motions/{private_motion}/tally"
+    assert owner.get(private_tally).json()["error"]["code"] == "unit_results_not_published"
     assert site.staff("chair").post(f"/estate/alpha/meetings/{publishing}/paper/finish").status_code == 303
     counted = owner.get(f"/api/estates/alpha/meetings/{publishing}/motions/{motion}/units")
     assert counted.status_code == 200 and counted.json()["units"]
     assert owner.get(f"/estate/alpha/meetings/{publishing}/units.csv").status_code == 200
+    assert observer.get(tally).status_code == 200 and owner.get(tally).content == observer.get(tally).content
+    assert site.staff("chair").get(tally).status_code == 403  # the committee reads no per-unit choices
