@@ -94,6 +94,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(audit_router)
     app.include_router(audit_observer_router)
     app.include_router(auth_router)
+    from assembly.auth.totp_routes import router as totp_router
+
+    app.include_router(totp_router)
     app.include_router(card_router)
     from assembly.notify.routes import router as notify_router
     from assembly.voting.api import router as voting_api_router
@@ -101,12 +104,18 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     app.include_router(voting_api_router)
     app.include_router(voting_pages_router)
+    from assembly.voting.pages import documented as documented_vote
+
+    app.include_router(documented_vote)  # the page vote, described for programs
     from assembly.voting import attachment_routes, document_routes, participation_routes, posting_routes
 
     for module in (attachment_routes, participation_routes, posting_routes):
         app.include_router(module.router)
         app.include_router(module.api_router)
     app.include_router(document_routes.router)
+    from assembly.voting import roll_routes
+
+    app.include_router(roll_routes.router)  # the frozen roll and the tally files (JSON API)
     from assembly.voting import paper_pages
 
     app.include_router(paper_pages.router)  # paper ballots: entry, check, finish (pages and API)
@@ -124,6 +133,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(proxy_api.router)
     app.include_router(proxy_api.proxy_router)
     app.include_router(proxy_pages.router)
+    app.include_router(proxy_pages.documented)
     app.add_middleware(RequestLocale)  # routes run in the visitor's language too (error messages)
     app.add_middleware(GZipMiddleware, minimum_size=500)  # weak mobile data: pages and htmx shrink 4–6×
     app.add_middleware(SecurityHeaders, hsts=settings.site_url.startswith("https://"))

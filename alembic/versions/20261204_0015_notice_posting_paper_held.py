@@ -1,7 +1,7 @@
 """the notice posted in the estate, a result held for unsettled paper sheets, the sheet's signature check
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 17:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import assembly.models
 
 revision: str = '0015'
-down_revision: str | None = '0010'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

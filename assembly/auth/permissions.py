@@ -71,6 +71,7 @@ class Action(StrEnum):
     PROXY_RECEIPT_READ = "proxy.receipt_read"
     # what the committee does
     REGISTER_KEEP = "register.keep"
+    OWNERS_READ = "register.owners"  # units and owners of record as pseudonyms, with card states (no names)
     MOTION_DRAFT = "motion.draft"
     MOTION_PUBLISH = "motion.publish"
     MEETING_CONVENE = "meeting.convene"
@@ -111,7 +112,8 @@ _OWNER = {
     Action.SCREEN_LOGIN_CONFIRM, Action.PROXY_APPOINT,
     Action.VOTER_DESIGNATE,
 }
-_COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER, Action.VOTED_UNITS_READ,
+_COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.OWNERS_READ, Action.MOTION_DRAFT, Action.PAPER_BALLOT_ENTER,
+                    Action.VOTED_UNITS_READ,
                     Action.RESULTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ, Action.PROXY_READ,
                     Action.PAPER_BALLOTS_READ}
 # Confirming a proxy's authorisation is the committee's act: its elected chair and members, not its staff.
@@ -127,7 +129,8 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.COMMITTEE_MEMBER: frozenset(_COMMITTEE),
     Role.COMMITTEE_STAFF: frozenset(_COMMITTEE_STAFF),
     Role.RESIDENTS_COMMITTEE: frozenset(
-        _AUDITOR | {Action.NOTIFICATION_RECEIVE, Action.OPINION_RECORD, Action.REVOCATION_REQUEST, Action.CARD_ISSUE}
+        _AUDITOR | {Action.NOTIFICATION_RECEIVE, Action.OPINION_RECORD, Action.REVOCATION_REQUEST, Action.CARD_ISSUE,
+                    Action.OWNERS_READ}
     ),
     # Observers receive exports under the platform's confidentiality terms (audit-log.md); the
     # residents' committee and the street office read and verify on the platform.
@@ -135,7 +138,8 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.STREET_OFFICE: frozenset(
         _AUDITOR
         | {
-            Action.ESTATE_ONBOARD, Action.REGISTER_CHECK, Action.CARD_ISSUE, Action.OBSERVER_APPOINT,
+            Action.ESTATE_ONBOARD, Action.REGISTER_CHECK, Action.CARD_ISSUE, Action.OWNERS_READ,
+            Action.OBSERVER_APPOINT,
             Action.CREDIT_RECORD, Action.APPEAL_DECIDE, Action.REVOCATION_DECIDE, Action.RANKING_PUBLISH,
             Action.NOTIFICATION_RECEIVE, Action.ACCOUNT_MANAGE,
         }

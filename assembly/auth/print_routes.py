@@ -4,10 +4,11 @@ the two single-use downloads (card sheet, sealed slips). Residents' committee an
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from assembly.auth import pickups, printing
@@ -18,7 +19,7 @@ from assembly.register.models import Estate, Person
 from assembly.web.deps import SessionDep
 from assembly.web.templating import render
 
-router = APIRouter()
+router = APIRouter()  # pages; the owners list below is JSON (in the OpenAPI description)
 
 SHOWN = 300  # rows on one print page; larger estates are filtered by building
 CardIssuer = Annotated[Estate, estate_for(Action.CARD_ISSUE)]
@@ -93,7 +94,32 @@ def print_batch(request: Request, session: SessionDep, estate: CardIssuer,
     return render(request, "cards/batch.html", context)
 
 
-@router.post("/estate/{code}/cards/download", include_in_schema=False)
+class PrintBody(BaseModel):
+    persons: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list,
+                                                                              max_length=2 * printing.MAX_BATCH)
+    mode: Literal["checked", "all_new"] = "checked"
+    building: str | None = Field(default=None, max_length=20)
+
+
+@router.post("/api/estates/{code}/cards/print", tags=["cards"], status_code=201)
+def print_api(request: Request, session: SessionDep, estate: CardIssuer, body: PrintBody) -> dict:
+    """Print a batch of cards (the owners' pseudonyms, or `all_new`: the next batch of owners without
+    a card): the batch, its card numbers, and one single-use pickup token per PDF (card sheet, sealed
+    slips) to POST as `pickup` to `/estate/{code}/cards/download` from this same session."""
+    principal: Principal = request.state.principal
+    persons = _chosen(session, estate, mode=body.mode, pseudonyms=body.persons, building=body.building)
+    now = now_for(request)
+    batch = printing.print_cards(session, estate=estate, persons=persons, by=principal,
+                                 site_url=request.app.state.settings.site_url, now=now, ip=client_ip(request))
+    tokens = pickups.offer(session, batch, session_id=principal.session_id, now=now)
+    return {"batch": batch.batch, "numbers": list(batch.numbers), "reissued": list(batch.reissued),
+            "pickups": tokens, "download": f"/estate/{estate.code}/cards/download",
+            "expires_in_seconds": int(printing.PICKUP_LIFETIME.total_seconds())}
+
+
+@router.post("/estate/{code}/cards/download", tags=["cards"],
+             responses={200: {"content": {"application/pdf": {}}, "description": "the card sheet or the slips"}},
+             response_class=Response)
 def download(request: Request, session: SessionDep, estate: CardIssuer, pickup: FormText = ""):
     """Hand over one document of a batch, once; the handover is an audit entry."""
     principal: Principal = request.state.principal
@@ -106,3 +132,22 @@ def download(request: Request, session: SessionDep, estate: CardIssuer, pickup: 
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{taken.filename}"', "Cache-Control": "no-store"},
     )
+
+
+def card_state(card) -> str:
+    """none: no card in force; issued: printed, not yet activated; active: activated with a PIN."""
+    if card is None:
+        return "none"
+    return "active" if card.activated_at is not None else "issued"
+
+
+@router.get("/api/estates/{code}/owners", tags=["cards"])
+def owners_api(session: SessionDep, estate: Annotated[Estate, estate_for(Action.OWNERS_READ)],
+               building: Annotated[str | None, Query(max_length=20)] = None) -> dict:
+    """The owners of record of the latest register version (optionally of one building), by first
+    unit: pseudonym (what card issuing and the log name), units, and the card in force, if any —
+    never names or identity numbers. The committee, the residents' committee and the street office."""
+    return {"estate": estate.code, "owners": [
+        {"pseudonym": row.person.pseudonym, "units": list(row.units), "building": row.building,
+         "card": {"number": row.card.number, "state": card_state(row.card)} if row.card else {"state": "none"}}
+        for row in printing.owners_of_record(session, estate=estate, building=building or None)]}

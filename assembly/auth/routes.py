@@ -310,9 +310,12 @@ def api_login(request: Request, session: SessionDep, body: LoginBody):
         return api_error(request, attempt.error)
     account = attempt.account
     step = accounts.needs_second_factor(account)
-    if step == sessions.TOTP_SETUP:
-        return api_error(request, Forbidden("请先在网页上设置两步验证 / set up the second factor on the web first",
-                                             code="totp_setup_required"))
+    if step == sessions.TOTP_SETUP:  # a session that may only set the factor up (assembly.auth.totp_routes)
+        csrf = begin_session(request, session, account_id=account.id, stage=sessions.TOTP_SETUP, now=now)
+        return api_error(request, Forbidden(
+            "请先设置两步验证 / set up the second factor first: POST /api/auth/totp/setup, then /api/auth/totp/confirm",
+            code="totp_setup_required",
+            detail={"csrf_token": csrf, "setup": "/api/auth/totp/setup", "confirm": "/api/auth/totp/confirm"}))
     method = "password"
     if step == sessions.TOTP:
         if not body.totp_code:

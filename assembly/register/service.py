@@ -182,21 +182,27 @@ def _ensure_persons(
     return {hashed: values[0] for hashed, values in existing.items()}
 
 
-def _keep_known_phones(session: Session, estate_id: int, rows: list[RegisterRow], hashes) -> list[RegisterRow]:
-    """A row without a phone keeps the owner's stored phone: a register file without a phone
-    column (official 不动产登记 data has none) must not wipe the contacts the estate collected."""
-    if all(row.phone for row in rows if not row.developer):
+def _owners_phones(session: Session, estate_id: int, rows: list[RegisterRow], hashes) -> list[RegisterRow]:
+    """Every row of an owner carries that owner's one phone: the phone the file gives on any of
+    their rows (crossrows refuses two different ones), else the stored phone — a register file
+    without a phone column (official 不动产登记 data has none) must not wipe the contacts the estate
+    collected. The content digest is taken after this, so an identical file (an owner of several
+    units with the phone on one row only, say) gives the same digest on every import (issue #14)."""
+    blank = [row for row in rows if not row.developer and not row.phone]
+    if not blank:
         return rows
-    stored = dict(
-        session.execute(
+    phone_of: dict[str, str] = {}
+    for row in rows:
+        if not row.developer and row.phone:
+            phone_of.setdefault(hashes[row.id_number], row.phone)
+    if any(hashes[row.id_number] not in phone_of for row in blank):
+        stored = session.execute(
             select(Person.id_hash, Person.phone).where(Person.estate_id == estate_id, Person.phone.is_not(None))
         ).all()
-    )
-    if not stored:
-        return rows
+        phone_of = dict(stored) | phone_of
     return [
-        dataclasses.replace(row, phone=stored[hashes[row.id_number]])
-        if not row.developer and not row.phone and hashes[row.id_number] in stored
+        dataclasses.replace(row, phone=phone_of[hashes[row.id_number]])
+        if not row.developer and not row.phone and hashes[row.id_number] in phone_of
         else row
         for row in rows
     ]
@@ -234,7 +240,7 @@ def apply_register(
     # One writer per estate: two imports at once must not both become version N+1 (PostgreSQL;
     # SQLite's BEGIN IMMEDIATE already serialises writers).
     session.execute(select(Estate.id).where(Estate.id == estate.id).with_for_update())
-    rows = _keep_known_phones(session, estate.id, rows, hashes)
+    rows = _owners_phones(session, estate.id, rows, hashes)
     units = _group_units(rows, hashes)
     digest = _content_digest(units, hashes)
     previous = latest_version(session, estate_id=estate.id)

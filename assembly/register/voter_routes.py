@@ -21,6 +21,9 @@ from assembly.web.templating import render
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
 router = APIRouter()
+# The co-owners' voter: form posts (application/x-www-form-urlencoded), described for programs too.
+VOTER_FORM = {303: {"description": "done: redirect to the page that shows it (`?done=...`)"},
+              200: {"content": {"text/html": {}}, "description": "refused: the page again, with the reason"}}
 DONE = {"proposed": N_("已提出提议，等待其他共有人同意。"), "agreed": N_("已同意。"),
         "withdrawn": N_("提议已撤回。"), "recorded": N_("已登记投票人。")}
 
@@ -39,7 +42,7 @@ def my_voters(request: Request, session: SessionDep,
     return _mine_page(request, session, principal)
 
 
-@router.post("/me/voters", include_in_schema=False)
+@router.post("/me/voters", tags=["voters"], responses=VOTER_FORM)
 def propose_voter(request: Request, session: SessionDep,
                   principal: Annotated[Principal, require(Action.VOTER_DESIGNATE)], unit: FormText = "",
                   voter: FormText = ""):
@@ -52,14 +55,14 @@ def propose_voter(request: Request, session: SessionDep,
     return redirect(request, "/me/voters?done=proposed")
 
 
-@router.post("/me/voters/{designation}/agree", include_in_schema=False)
+@router.post("/me/voters/{designation}/agree", tags=["voters"], responses=VOTER_FORM)
 def agree_voter(designation: IdPath, request: Request, session: SessionDep,
                 principal: Annotated[Principal, require(Action.VOTER_DESIGNATE)]):
     voters.agree(session, principal=principal, designation_id=designation, now=now_for(request))
     return redirect(request, "/me/voters?done=agreed")
 
 
-@router.post("/me/voters/{designation}/withdraw", include_in_schema=False)
+@router.post("/me/voters/{designation}/withdraw", tags=["voters"], responses=VOTER_FORM)
 def withdraw_voter(designation: IdPath, request: Request, session: SessionDep,
                    principal: Annotated[Principal, require(Action.VOTER_DESIGNATE)]):
     voters.withdraw(session, principal=principal, designation_id=designation, now=now_for(request))
@@ -82,7 +85,7 @@ def committee_voters(request: Request, session: SessionDep,
     return _committee_page(request, session, estate, unit=request.query_params.get("unit", ""))
 
 
-@router.post("/estate/{code}/voters", include_in_schema=False)
+@router.post("/estate/{code}/voters", tags=["voters"], responses=VOTER_FORM)
 def record_voter(request: Request, session: SessionDep, estate: Annotated[Estate, estate_for(Action.REGISTER_KEEP)],
                  unit: FormText = "", voter: FormText = "", evidence_ref: FormText = ""):
     try:

@@ -177,7 +177,7 @@ def unit_results(meeting: IdPath, motion: IdPath, request: Request, session: vie
     if not found.publish_per_unit_results or target.tally_file is None:
         raise views.no_unit_results(found)
     return {"units": [{"unit": line["unit"], "area": views.format_area(line["area"]), "choice": line["choice"]}
-                      for line in views.unit_lines(target)]}
+                      for line in views.unit_lines(session, motion=target)]}
 
 
 class ObjectionBody(BaseModel):

@@ -15,7 +15,9 @@ from assembly.register.models import Estate
 from assembly.voting import api, document_pdf, documents, views
 from assembly.voting.pages import IdPath
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["documents"])  # downloads, described in the OpenAPI with their content types
+PDF = {200: {"content": {"application/pdf": {}}, "description": "a PDF (A4, Chinese)"}}
+CSV = {200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a BOM (opens in Excel)"}}
 
 
 def _record(request: Request, session, estate: Estate, meeting_id: int) -> documents.MeetingRecord:
@@ -31,21 +33,21 @@ def _download(body: bytes | str, media_type: str, name: str) -> Response:
         "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"})
 
 
-@router.get("/estate/{code}/meetings/{meeting}/results.pdf")
+@router.get("/estate/{code}/meetings/{meeting}/results.pdf", responses=PDF, response_class=Response)
 def results_pdf(meeting: IdPath, request: Request, session: views.SessionDep,
                 estate: Annotated[Estate, estate_for(Action.RESULTS_READ)]):
     record = _record(request, session, estate, meeting)
     return _download(document_pdf.results_pdf(record), "application/pdf", documents.filename(record, "results", "pdf"))
 
 
-@router.get("/estate/{code}/meetings/{meeting}/minutes.pdf")
+@router.get("/estate/{code}/meetings/{meeting}/minutes.pdf", responses=PDF, response_class=Response)
 def minutes_pdf(meeting: IdPath, request: Request, session: views.SessionDep,
                 estate: Annotated[Estate, estate_for(Action.RESULTS_READ)]):
     record = _record(request, session, estate, meeting)
     return _download(document_pdf.minutes_pdf(record), "application/pdf", documents.filename(record, "minutes", "pdf"))
 
 
-@router.get("/estate/{code}/meetings/{meeting}/results.csv")
+@router.get("/estate/{code}/meetings/{meeting}/results.csv", responses=CSV, response_class=Response)
 def totals_csv(meeting: IdPath, request: Request, session: views.SessionDep,
                estate: Annotated[Estate, estate_for(Action.RESULTS_READ)]):
     record = _record(request, session, estate, meeting)
@@ -53,11 +55,12 @@ def totals_csv(meeting: IdPath, request: Request, session: views.SessionDep,
                      documents.filename(record, "results", "csv"))
 
 
-@router.get("/estate/{code}/meetings/{meeting}/units.csv")
+@router.get("/estate/{code}/meetings/{meeting}/units.csv", responses=CSV, response_class=Response)
 def units_csv(meeting: IdPath, request: Request, session: views.SessionDep,
               estate: Annotated[Estate, estate_for(Action.UNIT_RESULTS_READ)]):
+    found = api._meeting(request, session, estate, meeting)
+    if found.published_at is not None and (not found.publish_per_unit_results or found.announced_at is None):
+        raise views.no_unit_results(found)  # not published by this meeting, or not counted yet (and when)
     record = _record(request, session, estate, meeting)
-    if not record.meeting.publish_per_unit_results:
-        raise views.no_unit_results(record.meeting)
-    return _download(documents.units_csv(record), "text/csv; charset=utf-8",
+    return _download(documents.units_csv(session, record), "text/csv; charset=utf-8",
                      documents.filename(record, "units", "csv"))

@@ -177,11 +177,11 @@ def totals_csv(record: MeetingRecord) -> str:
     return csv_text(rows)
 
 
-def units_csv(record: MeetingRecord) -> str:
+def units_csv(session: Session, record: MeetingRecord) -> str:
     """Per unit of each motion: room, area, choice of the counted ballot (never names)."""
     rows: list[list[object]] = [["议题序号", "议题", "房号", "面积", "表决意见"]]
     for item in record.motions:
-        for line in views.unit_lines(item.motion):
+        for line in views.unit_lines(session, motion=item.motion):
             rows.append([item.motion.position, item.motion.title, line["unit"], format_area(line["area"]),
                          line["choice"]])
     return csv_text(rows)

@@ -33,13 +33,37 @@ def _entries_in_file_order(session: Session, motion: Motion) -> list[int]:
                                 .order_by(Ballot.cast_at, Ballot.entry_index)))
 
 
-def counted_entry(session: Session, *, motion: Motion, member_key: str) -> int | None:
-    """The entry of the member's counted ballot, as the tally file resolves it (None: no ballot)."""
+def counted_document(session: Session, *, motion: Motion) -> tuple[dict, list[int]]:
+    """The motion's tally file without the ballots voided by upheld objections, and the
+    `ballot.cast` entry of each ballot it keeps (in its order): what every recount, the per-unit
+    lines and a further objection read, so that they all agree."""
     document = json.loads(motion.tally_file)
+    voided = set(voided_entries(session, motion=motion))
+    kept = [(ballot, entry) for ballot, entry in zip(document["ballots"], _entries_in_file_order(session, motion))
+            if entry not in voided]
+    return {**document, "ballots": [ballot for ballot, _ in kept]}, [entry for _, entry in kept]
+
+
+def counted_entries(session: Session, *, motion: Motion) -> list[int]:
+    """The `ballot.cast` entries of counted_document()'s ballots, in its order, without reading the
+    file: what a ballot index of the shown result (a rejected ballot's, say) refers to."""
+    voided = set(voided_entries(session, motion=motion))
+    return [entry for entry in _entries_in_file_order(session, motion) if entry not in voided]
+
+
+def counted_indexes(document: dict) -> dict[str, int]:
+    """member key -> index of its counted ballot in `document`, as tally() resolves it."""
     _members, member_of = _roll(document["units"])
     casts = [Cast(member_of.get(b["unit"]), b.get("by", "owner")) for b in document["ballots"]]
-    index = resolve_ballots(casts, revote=document.get("revote", "last")).counted.get(member_key)
-    return None if index is None else _entries_in_file_order(session, motion)[index]
+    return dict(resolve_ballots(casts, revote=document.get("revote", "last")).counted)
+
+
+def counted_entry(session: Session, *, motion: Motion, member_key: str) -> int | None:
+    """The entry of the member's counted ballot, as the recount resolves it (None: no ballot);
+    after an upheld objection under `revote: last` that may be the member's earlier ballot."""
+    document, entries = counted_document(session, motion=motion)
+    index = counted_indexes(document).get(member_key)
+    return None if index is None else entries[index]
 
 
 def file_objection(session: Session, *, meeting: Meeting, motion: Motion, principal: Principal, member_key: str,
@@ -83,6 +107,7 @@ def decide(session: Session, *, meeting: Meeting, motion: Motion, objection_id: 
         audit_log.append(session, estate_id=meeting.estate_id, type="objection.upheld", actor=actor, at=now,
                          motion=motion.public_id, objection=objection.entry_index, voids=objection.ballot_entry)
         recount = recount_without_voided(session, motion=motion)
+        motion.result_json = json.dumps(recount, ensure_ascii=False)  # totals and per-unit lines: this recount
         audit_log.append(session, estate_id=meeting.estate_id, type="result.recounted", actor=SYSTEM, at=now,
                          motion=motion.public_id, voided=voided_entries(session, motion=motion),
                          participating=recount["participating"], quorum=recount["quorum"])
@@ -100,11 +125,7 @@ def voided_entries(session: Session, *, motion: Motion) -> list[int]:
 
 def recount_without_voided(session: Session, *, motion: Motion) -> dict:
     """tally() of the motion's tally file without the ballots voided by upheld objections."""
-    document = json.loads(motion.tally_file)
-    voided = set(voided_entries(session, motion=motion))
-    order = _entries_in_file_order(session, motion)
-    kept = [ballot for ballot, entry in zip(document["ballots"], order) if entry not in voided]
-    return tally({**document, "ballots": kept})
+    return tally(counted_document(session, motion=motion)[0])
 
 
 def objections_of(session: Session, *, motion: Motion) -> list[Objection]:

@@ -28,6 +28,7 @@ from assembly.web.templating import render
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database
 router = APIRouter(include_in_schema=False)
+documented = APIRouter()  # the page vote, in the OpenAPI description for programs
 MOTION_SLOTS = 3
 
 
@@ -181,7 +182,7 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
     others = {h.member_key: voters.designated_voter(session, estate_id=estate.id, member_key=h.member_key) for h in held}
     other_voter = {key: mask_name(session.get(Person, d.voter_id).name) for key, d in others.items()
                    if d is not None and d.voter_id != principal.person_id}
-    lines = views.unit_lines(motion) if (principal.may(Action.UNIT_RESULTS_READ) and meeting.publish_per_unit_results) \
+    lines = views.unit_lines(session, motion=motion) if (principal.may(Action.UNIT_RESULTS_READ) and meeting.publish_per_unit_results) \
         else []
     from assembly.voting import objections
 
@@ -204,7 +205,8 @@ def motion_page(meeting: IdPath, motion: IdPath, request: Request, session: view
     return render(request, "voting/motion.html", _motion_context(request, session, estate, found, target, principal))
 
 
-@router.post("/estate/{code}/meetings/{meeting}/motions/{motion}/vote")
+@documented.post("/estate/{code}/meetings/{meeting}/motions/{motion}/vote", tags=["meetings"],
+                  openapi_extra=views.VOTE_FORM, responses=views.VOTE_ANSWERS)
 def vote(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
          estate: Annotated[Estate, estate_for(Action.VOTE)], form: FormDep):
     """Two steps without JavaScript: the choice comes back as a confirmation page; confirming casts."""
@@ -227,7 +229,8 @@ def vote(meeting: IdPath, motion: IdPath, request: Request, session: views.Sessi
     except AssemblyError as error:
         return render(request, "voting/motion.html", context | {"error": zh(error.message), "error_member": member},
                       status_code=error.status)
-    return redirect(request, f"/estate/{estate.code}/meetings/{meeting}/motions/{motion}/ballots/{ballot.id}?new=1")
+    return views.with_ballot_headers(redirect(
+        request, f"/estate/{estate.code}/meetings/{meeting}/motions/{motion}/ballots/{ballot.id}?new=1"), ballot)
 
 
 @router.get("/estate/{code}/meetings/{meeting}/motions/{motion}/ballots/{ballot}")

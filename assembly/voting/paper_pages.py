@@ -22,7 +22,7 @@ from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
 from assembly.register.models import Estate
 from assembly.voting import api, casting, closing, meetings, paper, views
-from assembly.voting.models import Meeting, Motion
+from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.pages import IdPath
 from assembly.voting.paper_models import PaperEntry
 from assembly.web.bodies import takes_files
@@ -259,7 +259,15 @@ def confirm_api(meeting: IdPath, entry: IdPath, request: Request, session: views
         raise InvalidInput("请选择 / a choice is required", code="choice_required")
     checked = paper.confirm(session, meeting=found, entry_id=target.id, principal=principal, choice=raw,
                             now=now_for(request))
-    return _entry_json(estate, checked)
+    return _entry_json(estate, checked) | _ballot_made(session, checked)
+
+
+def _ballot_made(session, entry: PaperEntry) -> dict:
+    """A confirmed sheet's ballot: its id, its `ballot.cast` entry and commitment (the `entry` and
+    `check_entry` above are the `paper.entered` and `paper.confirmed` entries); null on a mismatch."""
+    ballot = session.get(Ballot, entry.ballot_id) if entry.ballot_id else None
+    return {"ballot": {"id": ballot.id, "entry": ballot.entry_index, "commitment": ballot.commitment}
+            if ballot else None}
 
 
 @api_router.post("/meetings/{meeting}/paper/finish")

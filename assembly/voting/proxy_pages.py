@@ -27,6 +27,7 @@ from assembly.web.deps import FormDep
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+documented = APIRouter()  # the page vote, in the OpenAPI description for programs
 
 
 def _owner_page(request: Request, session, estate: Estate, meeting: Meeting, principal: Principal, *,
@@ -211,7 +212,8 @@ def proxy_motion(motion: IdPath, request: Request, session: views.SessionDep,
     return render(request, "proxy/motion.html", _motion_context(request, session, principal, motion))
 
 
-@router.post("/proxy/motions/{motion}/vote")
+@documented.post("/proxy/motions/{motion}/vote", tags=["proxies"], openapi_extra=views.VOTE_FORM,
+                  responses=views.VOTE_ANSWERS)
 def proxy_vote(motion: IdPath, request: Request, session: views.SessionDep,
                principal: Annotated[Principal, require(Action.PROXY_VOTE)], form: FormDep):
     """Two steps without JavaScript, as for owners: the choice comes back to confirm; confirming casts."""
@@ -235,7 +237,8 @@ def proxy_vote(motion: IdPath, request: Request, session: views.SessionDep,
     except AssemblyError as error:
         return render(request, "proxy/motion.html", context | {"error": zh(error.message), "error_member": member},
                       status_code=error.status)
-    return redirect(request, f"/proxy/motions/{motion}/ballots/{ballot.id}?new=1")
+    return views.with_ballot_headers(redirect(request, f"/proxy/motions/{motion}/ballots/{ballot.id}?new=1"),
+                                       ballot)
 
 
 @router.get("/proxy/motions/{motion}/ballots/{ballot}")

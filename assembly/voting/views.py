@@ -14,8 +14,7 @@ from sqlmodel import Session
 from assembly.area import format_area
 from assembly.errors import Conflict, NotFound
 from assembly.register.models import Estate
-from assembly.voting import closing, meetings
-from assembly.voting.ballots import Cast, resolve_ballots
+from assembly.voting import closing, meetings, objections
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.posting_models import NoticePosting
 from assembly.voting.rules import Count, decide_motion, first_area, percent
@@ -53,16 +52,16 @@ def outcome(motion: Motion) -> Outcome | None:
     return Outcome(result, None, reasons, elected)
 
 
-def unit_lines(motion: Motion) -> list[dict]:
-    """Every unit of the roll with its area and the choice its member's counted ballot made."""
+def unit_lines(session: Session, *, motion: Motion) -> list[dict]:
+    """Every unit of the roll with its area and the choice its member's counted ballot made, in the
+    same recount as the totals: without the ballots voided by upheld objections (under `revote:
+    last` a member's earlier ballot counts again when the later one is voided)."""
     if motion.tally_file is None:
         return []
-    document = json.loads(motion.tally_file)
-    members, member_of = _roll(document["units"])
-    casts = [Cast(member_of.get(b["unit"]), b.get("by", "owner")) for b in document["ballots"]]
-    counted = resolve_ballots(casts, revote=document.get("revote", "last")).counted
+    document, _entries = objections.counted_document(session, motion=motion)
+    _members, member_of = _roll(document["units"])
     said = {}
-    for member, index in counted.items():
+    for member, index in objections.counted_indexes(document).items():
         ballot = document["ballots"][index]
         if "choice" in ballot:
             said[member] = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}[ballot["choice"]]
@@ -136,9 +135,23 @@ def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: dat
         decided = outcome(motion)
         if decided is not None:
             entry["result"] = {k: v for k, v in decided.result.items() if k != "rejected"} | {
-                "reasons": list(decided.reasons), "tally_sha256": motion.tally_sha256}
+                "reasons": list(decided.reasons), "tally_sha256": motion.tally_sha256,
+                "rejected": rejected_json(session, motion=motion, rejected=decided.result.get("rejected", [])),
+                "voided": objections.voided_entries(session, motion=motion),
+                "tally_file": f"/api/estates/{estate.code}/meetings/{meeting.id}/motions/{motion.id}/tally"}
         body["motions"].append(entry)
     return body
+
+
+def rejected_json(session: Session, *, motion: Motion, rejected: list[dict]) -> dict:
+    """The ballots the count did not accept (a duplicate under `revote: first`, a proxy's ballot
+    after the owner's own, ...): how many, why, and each one's `ballot.cast` entry, so that an owner
+    finds their receipt's ballot there. Never a choice."""
+    if not rejected:
+        return {"count": 0, "ballots": []}
+    entries = objections.counted_entries(session, motion=motion)  # the result's own ballot order
+    return {"count": len(rejected), "ballots": [{"entry": entries[r["index"]], "reason": r["reason"]}
+                                                for r in rejected]}
 
 
 def published_meetings_for_owner(session: Session, *, estate_id: int) -> list[Meeting]:
@@ -154,5 +167,38 @@ def draft_hidden() -> NotFound:
 def no_unit_results(meeting: Meeting) -> Conflict:
     if meeting.closed_at is None:
         return Conflict("投票截止后才公布每户的表决情况 / per-unit results come after close", code="not_closed")
+    if meeting.publish_per_unit_results and meeting.announced_at is None:  # the paper phase: not counted yet
+        until = meetings.paper_ends(meeting)
+        return Conflict(f"纸质选票正在录入，尚未计票；计票公告后公布每户的表决情况，预计在 {meetings._local(until)}"
+                        f"（业主委员会宣布录入完毕时更早） / not counted yet: paper ballots are being entered; per-unit "
+                        f"results come with the count, planned for {until.isoformat()} (earlier if the committee "
+                        f"declares entry finished)",
+                        code="unit_results_not_counted_yet", detail={"counted_by": until.isoformat()})
     return Conflict("本次会议的议事规则规定不公布每户的表决情况 / this meeting does not publish per-unit results",
                     code="unit_results_not_published")
+
+
+VOTE_FORM = {  # the page vote, for programs: its form fields and the redirect that names the ballot
+    "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["choice", "request_key"],
+        "properties": {"member": {"type": "string"}, "choice": {"type": "string"},
+                       "choices": {"type": "array", "items": {"type": "string"}},
+                       "request_key": {"type": "string", "description": "idempotency key"},
+                       "confirm": {"type": "string", "description": "1: cast; absent: the confirmation page"}}}}}},
+}
+VOTE_ANSWERS = {
+    200: {"content": {"text/html": {}}, "description": "without `confirm`: the page asking to confirm"},
+    303: {"description": "cast: redirect to the receipt page of the ballot",
+          "headers": {name: {"schema": {"type": "string"}, "description": text} for name, text in (
+              ("X-Ballot-Id", "the ballot's id (also in the Location path)"),
+              ("X-Ballot-Entry", "index of its ballot.cast log entry"),
+              ("X-Ballot-Commitment", "its commitment, as logged"))}},
+}
+
+
+def with_ballot_headers(response, ballot):
+    """The redirect after a page vote names the ballot for a program following it: its id (also in
+    the receipt's path), its `ballot.cast` entry and its commitment, as the JSON API answers them."""
+    response.headers.update({"X-Ballot-Id": str(ballot.id), "X-Ballot-Entry": str(ballot.entry_index),
+                             "X-Ballot-Commitment": ballot.commitment})
+    return response

@@ -117,6 +117,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/api/auth/logout"): one(every(200), fresh=True),
     ("POST", "/api/auth/logout-everywhere"): one(answers(200, anon=401), fresh=True),
     ("GET", "/api/me"): one(answers(200, anon=401)),
+    # second-factor set-up through the API (admin and street office have theirs already); the
+    # other staff started theirs at POST /account/totp/start (sorted before): a wrong code is 401
+    ("POST", "/api/auth/totp/confirm"): one(answers(401, owner=403, proxy=403, street_office=409, admin=409),
+                                            body="totp_json"),
+    ("GET", "/api/street-offices"): one(answers(403, anon=401, street_office=200, admin=200)),  # ids for accounts
+    ("POST", "/api/auth/totp/setup"): one(answers(200, anon=401, owner=403, proxy=403, street_office=409,
+                                                  admin=409)),
     # the account page (admin and street office already have their second factor: set-up redirects)
     ("GET", "/account"): one(PAGE_STAFF),
     ("GET", "/account/totp"): one(answers(303, owner=403, proxy=403)),  # nothing to show before the POST below
@@ -189,6 +196,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
                                             answers(403, anon=303)),
     ("POST", "/estate/{code}/cards/print"): scoped(answers(403, anon=401, residents_committee=200, street_office=200),
                                                    answers(403, anon=401), body="print"),
+    ("POST", "/api/estates/{code}/cards/print"): scoped(answers(403, anon=401, residents_committee=201,
+                                                               street_office=201), answers(403, anon=401),
+                                                       body="print_json"),
+    # the owners of record as pseudonyms with card states: the committee and the card issuers
+    ("GET", "/api/estates/{code}/owners"): scoped(
+        answers(403, anon=401, residents_committee=200, street_office=200, **DRAFTERS(200)), answers(403, anon=401)),
+    ("POST", "/api/estates/{code}/register"): scoped(answers(403, anon=401, **DRAFTERS(422)), answers(403, anon=401)),
     ("POST", "/estate/{code}/cards/download"): scoped(  # a forged download token: gone
         answers(403, anon=401, residents_committee=410, street_office=410), answers(403, anon=401), body="pickup"),
     # meetings and voting (the meeting, motion, ballot and record named do not exist: 404 once allowed)
@@ -310,6 +324,12 @@ EXPECTED: dict[tuple[str, str], Case] = {
         answers(403, anon=303, **VOTED_UNITS(404)), answers(403, anon=303)),
     ("GET", "/estate/{code}/meetings/{meeting}/motions/{motion}/voted.csv"): scoped(
         answers(403, anon=303, **VOTED_UNITS(404)), answers(403, anon=303)),
+    ("GET", "/api/estates/{code}/meetings/{meeting}/roll"): scoped(
+        answers(403, anon=401, **VOTED_UNITS(404)), answers(403, anon=401)),
+    # a tally file: observers, and owners where the meeting publishes per-unit results (the role is
+    # checked once the meeting is found)
+    ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/tally"): scoped(
+        answers(404, anon=401, admin=403, proxy=403), answers(403, anon=401)),
     ("GET", "/api/estates/{code}/meetings/{meeting}/motions/{motion}/voted"): scoped(
         answers(403, anon=401, **VOTED_UNITS(404)), answers(403, anon=401)),
     # results and minutes of an announced meeting: every reader of results; per-unit lines: owners only
@@ -492,6 +512,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "none": lambda: {},
         "bad_login": lambda: {"json" if api else "data": {"username": f"nobody-{who}", "password": "wrong-password"}},
         "totp": lambda: {"data": {"code": "000000"}},
+        "totp_json": lambda: {"json": {"code": "000000"}},
         "bad_password_change": lambda: {"data": {"current": "not-my-password", "new": "x", "confirm": "x"}},
         "bad_pin_change": lambda: {"data": {"current": "000001", "new": "735190", "confirm": "735190"}},
         "activation": lambda: {"json": {"activation_code": "12345678", "id_tail": "0000", "pin": "735190"}} if api
@@ -515,6 +536,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
                                                                 "id_tail": "0000"}},
         "print": lambda: {"data": {"person": [_spare_person(m, variant)], "mode": "checked"}},  # reprints reissue
         "pickup": lambda: {"data": {"pickup": "dl_forged"}},
+        "print_json": lambda: {"json": {"persons": [_spare_person(m, variant)]}},
     }
     return url, bodies[case.body]()
 

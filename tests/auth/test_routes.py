@@ -374,6 +374,7 @@ def test_api_staff_login_and_its_error_codes(web, kit):
     setup = client.post("/api/auth/login", json={"username": office.username, "password": kit.PASSWORD},
                         headers={"X-CSRF-Token": csrf})
     assert setup.status_code == 403 and setup.json()["error"]["code"] == "totp_setup_required"
+    csrf = setup.json()["error"]["detail"]["csrf_token"]  # the refusal started a set-up session
     with web.session() as session:
         from assembly.auth.accounts import get_account
 
@@ -524,3 +525,81 @@ def test_no_route_answers_500_to_bad_input(web, kit, as_who):
                     response = client.request(method, path, headers=headers, **kwargs)
                     assert response.status_code < 500, (method, path, garbage, response.text[:300])
                     assert "Traceback" not in response.text
+
+
+def test_the_second_factor_is_set_up_through_the_api_issue_14(web, kit):
+    """A program logs in to a street-office account that must set up TOTP: the refusal starts a
+    set-up session, set-up answers the secret and its otpauth URI, a current code completes the
+    login; an account without a required factor adds one the same way."""
+    office = _account(web, kit, Role.STREET_OFFICE)
+    client = web.client()
+    csrf = kit.api_csrf(client)
+    refused = client.post("/api/auth/login", json={"username": office.username, "password": kit.PASSWORD},
+                          headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "totp_setup_required"
+    pending = refused.json()["error"]["detail"]["csrf_token"]
+    assert client.get("/api/me").status_code == 401  # not logged in yet
+    assert client.post("/api/auth/totp/setup", headers={"X-CSRF-Token": csrf}).status_code == 403  # old token
+    setup = client.post("/api/auth/totp/setup", headers={"X-CSRF-Token": pending})
+    assert setup.status_code == 200 and setup.headers["cache-control"] == "no-store"
+    secret = totp.secret_from_base32(setup.json()["secret"])
+    assert setup.json()["otpauth_uri"].startswith("otpauth://totp/") and setup.json()["secret"] in \
+        setup.json()["otpauth_uri"]
+    again = client.post("/api/auth/totp/setup", headers={"X-CSRF-Token": pending})
+    assert again.json()["secret"] == setup.json()["secret"]  # the same secret until confirmed
+    wrong = client.post("/api/auth/totp/confirm", json={"code": "000000" if totp.totp(secret, web.clock.now)
+                                                         != "000000" else "111111"},
+                        headers={"X-CSRF-Token": pending})
+    assert wrong.status_code == 401 and client.get("/api/me").status_code == 401
+    done = client.post("/api/auth/totp/confirm", json={"code": totp.totp(secret, web.clock.now)},
+                       headers={"X-CSRF-Token": pending})
+    assert done.status_code == 200 and done.json()["principal"]["role"] == "street_office"
+    client.headers["X-CSRF-Token"] = done.json()["csrf_token"]
+    assert client.get("/api/me").json()["role"] == "street_office"
+    refused = client.post("/api/auth/totp/setup")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "totp_enabled"
+
+    observer = _account(web, kit, Role.OBSERVER)  # optional factor: added while logged in
+    other = web.client()
+    token = kit.api_csrf(other)
+    login = other.post("/api/auth/login", json={"username": observer.username, "password": kit.PASSWORD},
+                       headers={"X-CSRF-Token": token})
+    other.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    secret = totp.secret_from_base32(other.post("/api/auth/totp/setup").json()["secret"])
+    enabled = other.post("/api/auth/totp/confirm", json={"code": totp.totp(secret, web.clock.now)})
+    assert enabled.json() == {"enabled": True}
+    web.clock.advance(seconds=60)
+    later = web.client()
+    token = kit.api_csrf(later)
+    need = later.post("/api/auth/login", json={"username": observer.username, "password": kit.PASSWORD},
+                      headers={"X-CSRF-Token": token})
+    assert need.json()["error"]["code"] == "totp_required"
+    assert web.client().post("/api/auth/totp/setup").status_code in (401, 403)  # nobody logged in
+
+
+def test_the_ids_an_account_creation_needs_are_readable_through_the_api_issue_14(web, kit):
+    """GET /api/street-offices: the administrator reads every office and its estates and creates a
+    street-office account with the id read there; a street office reads only its own."""
+    admin = _account(web, kit, Role.ADMIN, username="admin-api")
+    office = _account(web, kit, Role.STREET_OFFICE, username="office-ids")
+    with web.session() as session:
+        from assembly.auth.accounts import get_account
+
+        admin_secret = kit.enrol_totp(session, get_account(session, admin.username))
+        office_secret = kit.enrol_totp(session, get_account(session, office.username))
+    client = web.login(admin.username, secret=admin_secret)
+    listed = client.get("/api/street-offices").json()["street_offices"]
+    codes = {o["id"]: [e["code"] for e in o["estates"]] for o in listed}
+    beta_office = next(o for o in listed if [e["code"] for e in o["estates"]] == ["beta"])
+    assert sorted(sum(codes.values(), [])) == ["alpha", "beta"] and beta_office["name"] == "beta 街道办事处"
+    csrf = kit.csrf_of(client, "/account")
+    created = client.post("/api/accounts", headers={"X-CSRF-Token": csrf},
+                          json={"username": "beta-office", "display_name": "beta 街道", "role": "street_office",
+                                "street_office_id": beta_office["id"]})
+    assert created.status_code == 201, created.text
+    own = web.login(office.username, secret=office_secret).get("/api/street-offices").json()["street_offices"]
+    assert [(o["id"], [e["code"] for e in o["estates"]]) for o in own] == \
+        [(web.world.alpha.street_office.id, ["alpha"])]
+    observer = _account(web, kit, Role.OBSERVER, username="observer-ids")
+    assert web.login(observer.username).get("/api/street-offices").status_code == 403
+    assert web.client().get("/api/street-offices").status_code == 401

@@ -367,3 +367,27 @@ def test_a_unit_with_many_co_owners_freezes_into_the_roll(session, estate):
     snapshot = rolls.freeze_roll(session, estate=estate, purpose="test")
     member = session.scalars(select(RollMember).where(RollMember.snapshot_id == snapshot.id)).one()
     assert len(member.member_key) > 400 and member.member_key.count("+") == 39
+
+
+@pytest.mark.parametrize("phone_row", [0, 1])
+def test_an_identical_file_with_an_owners_phone_on_one_row_writes_no_version_issue_14(session, estate, phone_row):
+    """Regression (issue #14, 2): one owner on two rows with the phone on only one of them; the
+    second import of the same file filled the stored phone into the blank row before the digest
+    and wrote a spurious version 2 (with its register.version entry)."""
+    rows = [
+        RegisterRow(unit="1-1-101", survey=Decimal("80"), owner_name=ZHANG[0], id_number=ZHANG[1]),
+        RegisterRow(unit="1-1-102", survey=Decimal("80"), owner_name=ZHANG[0], id_number=ZHANG[1]),
+        RegisterRow(unit="1-1-103", survey=Decimal("70"), owner_name=LI[0], id_number=LI[1], phone=LI[2]),
+    ]
+    rows[phone_row] = replace(rows[phone_row], phone=ZHANG[2])
+    first = apply(session, estate, rows)
+    again = apply(session, estate, rows)
+    assert not again.created and again.version.id == first.version.id
+    assert count(session, RegisterVersion, RegisterVersion.estate_id == estate.id) == 1
+    # the same content without any phone keeps the stored phones and is the same register too
+    bare = apply(session, estate, [replace(row, phone=None) for row in rows])
+    assert not bare.created
+    # a phone that really changed is a new version
+    changed = apply(session, estate, [replace(row, phone="13900000009") if row.id_number == ZHANG[1] else row
+                                      for row in rows])
+    assert changed.created

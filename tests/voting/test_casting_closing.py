@@ -153,7 +153,7 @@ def test_close_tally_equals_the_tally_command_and_the_export_verifies(engine_cop
         assert stored["passed"] is True  # wife then husband: the later ballot of their unit counts (revote last)
         events = [r.event for r in session.scalars(select(NotificationRecord).order_by(NotificationRecord.id))]
         assert events[-2:] == ["voting.closed", "result.announced"]
-        lines = {line["unit"]: line["choice"] for line in views.unit_lines(motion)}
+        lines = {line["unit"]: line["choice"] for line in views.unit_lines(session, motion=motion)}
         assert lines["1-1-102"] == "同意" and lines["1-1-105"] == views.NOT_VOTED and lines["1-1-104"] == "弃权"
         assert lines["2-1-103"] == "同意"  # the paper ballot
         document = json.loads(motion.tally_file)

@@ -70,3 +70,59 @@ def test_an_upheld_objection_voids_the_ballot_and_the_final_result_recounts(engi
                              out=tmp_path / "export")
     report = verify_export(tmp_path / "export")
     assert report.ok, report.render_text("en")
+
+
+def _lines(session, motion) -> dict[str, str]:
+    from assembly.voting import views
+
+    return {line["unit"]: line["choice"] for line in views.unit_lines(session, motion=motion)}
+
+
+def test_per_unit_lines_come_from_the_recount_after_an_upheld_objection_issue_14(engine_copy):
+    """Regression (issue #14, 1): the per-unit lines (JSON, units.csv) listed a voided ballot's
+    choice while the totals excluded it; under `revote: last` voiding a later ballot revives the
+    member's earlier one, in the lines, the totals and a further objection alike."""
+    from decimal import Decimal
+
+    from assembly.voting import documents, views
+
+    with unit_of_work(engine_copy) as session:
+        world = build_estate(session, extra=1)
+        meeting, opened = open_meeting(session, world, now=start_time(), paper_grace_days=0, revote="last")
+        (motion,) = meetings.motions_of(session, meeting=meeting)
+        single = _vote(session, world, meeting, motion, "single", "agree", opened + timedelta(minutes=1))
+        _vote(session, world, meeting, motion, "single", "oppose", opened + timedelta(minutes=2))
+        extra = _vote(session, world, meeting, motion, "extra0", "oppose", opened + timedelta(minutes=3))
+        _vote(session, world, meeting, motion, "wife", "agree", opened + timedelta(minutes=4))
+        closing.close_if_due(session, meeting=meeting, now=meeting.closes_at)
+        assert _lines(session, motion) == {"1-1-101": "反对", "1-1-102": "同意", "1-1-103": views.NOT_VOTED,
+                                           "1-1-104": views.NOT_VOTED, "1-1-105": views.NOT_VOTED,
+                                           "2-1-101": "反对"}
+        announced = meeting.announced_at
+        later = announced + timedelta(hours=1)
+        for who, member in (("single", single), ("extra0", extra)):
+            filed = objections.file_objection(session, meeting=meeting, motion=motion, principal=world.owner(who),
+                                              member_key=member, text="", now=later)
+            objections.decide(session, meeting=meeting, motion=motion, objection_id=filed.id, upheld=True,
+                              principal=world.chair, now=later)
+        lines = _lines(session, motion)
+        assert lines["2-1-101"] == views.NOT_VOTED  # its only ballot voided
+        assert lines["1-1-101"] == "同意"  # the later ballot voided: the earlier one counts again
+        # the totals shown now are that same recount, and the lines add up to them
+        result = closing.result_of(motion)
+        assert result == objections.recount_without_voided(session, motion=motion)
+        areas = {line["unit"]: line["area"] for line in views.unit_lines(session, motion=motion)}
+        agreeing = [unit for unit, choice in lines.items() if choice == "同意"]
+        voting = [unit for unit, choice in lines.items() if choice != views.NOT_VOTED]
+        assert Decimal(result["agree"]["area"]) == sum(areas[u] for u in agreeing)
+        assert Decimal(result["participating"]["area"]) == sum(areas[u] for u in voting)
+        assert result["participating"]["heads"] == 2
+        # a further objection by the same owner names the revived ballot, not the voided one
+        again = objections.file_objection(session, meeting=meeting, motion=motion, principal=world.owner("single"),
+                                         member_key=single, text="", now=later + timedelta(hours=1))
+        assert again.ballot_entry not in objections.voided_entries(session, motion=motion)
+        assert again.ballot_entry == objections.counted_entry(session, motion=motion, member_key=single)
+        record = documents.meeting_record(session, estate=world.estate, meeting=meeting, now=later)
+        csv_lines = {row.split(",")[2]: row.split(",")[4] for row in
+                     documents.units_csv(session, record).splitlines()[1:]}
+        assert csv_lines["2-1-101"] == views.NOT_VOTED and csv_lines["1-1-101"] == "同意"

@@ -180,3 +180,57 @@ def test_titles_and_names_with_invisible_control_characters_are_refused(site, wh
     error = response.json()["error"]
     assert error["code"] == "hidden_character" and shown in error["message"] and "控制字符" in error["message"]
     assert chair.get("/api/estates/alpha/meetings").json() == before  # nothing was created
+
+
+def _api_meeting(site, chair, *, publish_units: bool) -> tuple[int, int]:
+    """A meeting created, published and opened through the API; returns (meeting, motion)."""
+    closes = site.clock.now + timedelta(days=30)
+    created = chair.post("/api/estates/alpha/meetings", json={
+        "title": "单元结果", "closes_at": closes.isoformat(), "publish_per_unit_results": publish_units,
+        "motions": [{"item": 4, "title": "续聘物业服务企业", "text": "续聘三年。"}]})
+    assert created.status_code == 201, created.text
+    meeting = created.json()["id"]
+    assert chair.post(f"/api/estates/alpha/meetings/{meeting}/publish").status_code == 200
+    return meeting, created.json()["motions"][0]["id"]
+
+
+def test_per_unit_results_in_the_paper_phase_say_not_counted_yet_and_when_issue_14(site):
+    """Regression (issue #14, 3): during the paper phase the per-unit results answered
+    `unit_results_not_published` ("this meeting does not publish per-unit results") for a meeting
+    that does publish them; they are only not counted yet, and the answer says until when."""
+    chair = site.staff("chair")
+    publishing, motion = _api_meeting(site, chair, publish_units=True)
+    private, private_motion = _api_meeting(site, chair, publish_units=False)
+    for meeting in (publishing, private):
+        site.post_notice(chair, meeting)
+    site.clock.pass_notice_period()
+    chair = site.staff("chair")
+    for meeting in (publishing, private):
+        assert chair.post(f"/api/estates/alpha/meetings/{meeting}/open").status_code == 200
+    site.past_close(publishing)  # past closes_at: the paper phase
+    owner = site.owner("single")
+    shown = owner.get(f"/api/estates/alpha/meetings/{publishing}").json()
+    assert shown["state"] == "paper"
+    for path in (f"/api/estates/alpha/meetings/{publishing}/motions/{motion}/units",
+                 f"/estate/alpha/meetings/{publishing}/units.csv"):
+        waiting = owner.get(path, headers={"Accept": "application/json"})
+        assert waiting.status_code == 409, path
+        error = waiting.json()["error"]
+        assert error["code"] == "unit_results_not_counted_yet", path
+        assert error["detail"]["counted_by"] == shown["paper_until"]
+        assert "不公布" not in error["message"]
+    refused = owner.get(f"/api/estates/alpha/meetings/{private}/motions/{private_motion}/units")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "unit_results_not_published"
+    # the tally file (each unit's choice) follows the same rule for owners; observers always, once counted
+    observer = site.staff("observer")
+    tally = f"/api/estates/alpha/meetings/{publishing}/motions/{motion}/tally"
+    assert owner.get(tally).json()["error"]["code"] == "unit_results_not_counted_yet"
+    assert observer.get(tally).json()["error"]["code"] == "not_counted_yet"
+    private_tally = f"/api/estates/alpha/meetings/{private}/motions/{private_motion}/tally"
+    assert owner.get(private_tally).json()["error"]["code"] == "unit_results_not_published"
+    assert site.staff("chair").post(f"/estate/alpha/meetings/{publishing}/paper/finish").status_code == 303
+    counted = owner.get(f"/api/estates/alpha/meetings/{publishing}/motions/{motion}/units")
+    assert counted.status_code == 200 and counted.json()["units"]
+    assert owner.get(f"/estate/alpha/meetings/{publishing}/units.csv").status_code == 200
+    assert observer.get(tally).status_code == 200 and owner.get(tally).content == observer.get(tally).content
+    assert site.staff("chair").get(tally).status_code == 403  # the committee reads no per-unit choices
