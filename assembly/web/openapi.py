@@ -68,11 +68,16 @@ def describe(app) -> None:
             document = get_openapi(title=app.title, version=app.version, routes=app.routes,
                                    description=app.description)
             error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-            for operations in document.get("paths", {}).values():
+            page = {"text/html": {"schema": {"type": "string"}}}
+            for path, operations in document.get("paths", {}).items():
                 for operation in operations.values():
                     for status, answer in operation.get("responses", {}).items():
                         if status.isdigit() and int(status) in ERRORS:
                             answer["content"] = dict(error)
+                        if not path.startswith("/api/") and (status == "200" or status in map(str, ERRORS)):
+                            # a route outside /api/ answers people too: an error (or, for a GET without a
+                            # session, the login page) comes as a page when the client does not ask for JSON
+                            answer.setdefault("content", {}).update(page)
             app.openapi_schema = document
         return app.openapi_schema
 
