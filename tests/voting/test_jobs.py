@@ -99,7 +99,8 @@ def get_settings_now():
 
 
 def test_the_runner_reads_the_applications_clock(engine_copy):
-    """The server's runner reads app.state.clock: moving it makes a scheduled close due."""
+    """The server's runner reads app.state.clock: moving it makes a scheduled close due (its first round
+    comes one interval after it starts)."""
     import asyncio
 
     from assembly.jobs import JobRunner
@@ -110,7 +111,7 @@ def test_the_runner_reads_the_applications_clock(engine_copy):
     site.clock.now = closes_at + timedelta(minutes=1)
 
     async def one_round() -> None:
-        runner = JobRunner(engine_copy, get_settings(), site.app.state.clock, interval=3600)
+        runner = JobRunner(engine_copy, get_settings(), site.app.state.clock, interval=0.2)
         await runner.start()
         for _ in range(600):  # bounded: at most 60 s for the first round
             await asyncio.sleep(0.1)
