@@ -32,8 +32,13 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
+from assembly.audit import service as audit_service
+from assembly.auth import card_ends, pickups
 from assembly.config import Settings
 from assembly.db import is_sqlite, unit_of_work
+from assembly.notify import gateway
+from assembly.voting import closing, objections
+from assembly.voting.models import Meeting
 
 log = logging.getLogger("assembly.jobs")
 INTERVAL_SECONDS = 60
@@ -48,8 +53,6 @@ class Job:
 
 def _each_meeting(engine: Engine, *, job: str, query, action, now: datetime) -> int:
     """Run `action` for every meeting the query finds, each in its own transaction."""
-    from assembly.voting.models import Meeting
-
     with unit_of_work(engine) as session:
         ids = list(session.scalars(query).all())
     done = 0
@@ -63,42 +66,31 @@ def _each_meeting(engine: Engine, *, job: str, query, action, now: datetime) -> 
 
 
 def close_meetings(engine: Engine, _settings: Settings, now: datetime) -> int:
-    from assembly.voting.closing import close_if_due, due_meetings
-
-    return _each_meeting(engine, job="close", query=due_meetings(now), action=close_if_due, now=now)
+    return _each_meeting(engine, job="close", query=closing.due_meetings(now), action=closing.close_if_due, now=now)
 
 
 def finalize_results(engine: Engine, _settings: Settings, now: datetime) -> int:
-    from assembly.voting.objections import announced_meetings, finalize_if_due
-
-    return _each_meeting(engine, job="finalize", query=announced_meetings(), action=finalize_if_due, now=now)
+    return _each_meeting(engine, job="finalize", query=objections.announced_meetings(),
+                         action=objections.finalize_if_due, now=now)
 
 
 def end_seller_cards(engine: Engine, _settings: Settings, now: datetime) -> int:
-    from assembly.auth.card_ends import end_former_owners
-
     with unit_of_work(engine) as session:
-        return len(end_former_owners(session, now=now))
+        return len(card_ends.end_former_owners(session, now=now))
 
 
 def sign_checkpoints(engine: Engine, settings: Settings, now: datetime) -> int:
-    from assembly.audit.service import sign_due_checkpoints
-
     with unit_of_work(engine) as session:
-        return sign_due_checkpoints(session, settings=settings, now=now)
+        return audit_service.sign_due_checkpoints(session, settings=settings, now=now)
 
 
 def purge_pickups(engine: Engine, _settings: Settings, now: datetime) -> int:
-    from assembly.auth.pickups import purge
-
     with unit_of_work(engine) as session:
-        return purge(session, now=now)
+        return pickups.purge(session, now=now)
 
 
 def deliver_notices(engine: Engine, settings: Settings, now: datetime) -> int:
-    from assembly.notify.gateway import deliver_due
-
-    return deliver_due(engine, settings=settings, now=now)
+    return gateway.deliver_due(engine, settings=settings, now=now)
 
 
 # Order matters within one run: a close announces, then the seller cards it held may end, then the

@@ -11,10 +11,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from assembly.audit import service as audit_service
+from assembly.audit import observer
 from assembly.auth.permissions import Action, CurrentPrincipal, estate_for
 from assembly.auth.web import now_for
-from assembly.db import unit_of_work
 from assembly.errors import InvalidInput
 from assembly.register.models import Estate
 from assembly.voting import casting, meetings, views
@@ -158,14 +157,14 @@ def receipt_text(request: Request, session, estate: Estate, meeting: int, motion
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     keys = [h.member_key for h in casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")]
     mine = casting.ballot_for_receipt(session, motion=target, ballot_id=ballot, member_keys=keys)
-    engine, index = request.app.state.engine, mine.entry_index
+    return signed_receipt(request, estate_id=estate.id, index=mine.entry_index)
 
-    def signed() -> str:  # may sign a checkpoint: a write of its own, in its turn
-        with unit_of_work(engine) as writer:
-            return audit_service.receipt(writer, settings=request.app.state.settings,
-                                         estate=writer.get(Estate, estate.id), index=index).text
 
-    return in_write_turn(engine, signed)
+def signed_receipt(request: Request, *, estate_id: int, index: int) -> str:
+    """Entry `index`'s receipt (audit.observer.receipt): it may sign a checkpoint, a short write of its
+    own, so it runs in the process's write turn (web/deps.py in_write_turn)."""
+    engine, settings = request.app.state.engine, request.app.state.settings
+    return in_write_turn(engine, lambda: observer.receipt(engine, settings=settings, estate_id=estate_id, index=index))
 
 
 @router.get("/meetings/{meeting}/motions/{motion}/units")

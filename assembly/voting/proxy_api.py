@@ -13,19 +13,17 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
-from assembly.audit import service as audit_service
 from assembly.auth import proxy_login
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.auth.web import now_for
-from assembly.db import unit_of_work
 from assembly.errors import Forbidden, InvalidInput, NotFound
 from assembly.register.models import Estate
 from assembly.voting import casting, meetings, proxies, views
-from assembly.voting.api import IdPath, _meeting
+from assembly.voting.api import IdPath, _meeting, signed_receipt
 from assembly.voting.models import Ballot, Meeting
 from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 from assembly.web.bodies import takes_files
-from assembly.web.deps import FormDep, in_write_turn
+from assembly.web.deps import FormDep
 from assembly.web.openapi import files
 
 router = APIRouter(prefix="/api/estates/{code}/meetings/{meeting}", tags=["proxies"])
@@ -243,14 +241,7 @@ def proxy_receipt(request: Request, session, principal: Principal, motion_id: in
     ballot = session.get(Ballot, ballot_id)
     if ballot is None or ballot.motion_id != target.id or ballot.by != "proxy" or ballot.member_key not in keys:
         raise NotFound("没有找到您代投的这张选票 / no such ballot of yours", code="ballot_not_found")
-    engine, index = request.app.state.engine, ballot.entry_index
-
-    def signed() -> str:  # may sign a checkpoint: a write of its own, in its turn
-        with unit_of_work(engine) as writer:
-            return audit_service.receipt(writer, settings=request.app.state.settings,
-                                         estate=writer.get(Estate, estate.id), index=index).text
-
-    return in_write_turn(engine, signed)
+    return signed_receipt(request, estate_id=estate.id, index=ballot.entry_index)
 
 
 @proxy_router.get("/motions/{motion}/ballots/{ballot}/receipt", response_class=PlainTextResponse)
