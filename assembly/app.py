@@ -12,6 +12,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from assembly import __version__
 from assembly.config import Settings, get_settings
 from assembly.db import database_version
+from assembly.jobs import JobRunner
+from assembly.models import utcnow
 from assembly.resources import web_dir
 from assembly.web import access_log, errors
 from assembly.web.i18n import RequestLocale
@@ -39,9 +41,6 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from assembly.jobs import JobRunner
-        from assembly.models import utcnow
-
         def clock():  # the one clock: the application's (tests move app.state.clock)
             moved = getattr(app.state, "clock", None)
             return moved() if moved else utcnow()

@@ -8,7 +8,8 @@ import typer
 from sqlalchemy import func, select
 
 from assembly.config import Settings, get_settings, refuse_demo_in_production
-from assembly.db import database_version, unit_of_work
+from assembly.db import database_version, is_sqlite, unit_of_work
+from assembly.errors import ConfigurationError
 from assembly.migrations import upgrade
 from assembly.runtime import get_engine
 
@@ -70,9 +71,6 @@ def uvicorn_options(settings: Settings) -> dict:
 
 def run(*, host: str, port: int, demo_if_empty: bool, workers: int = 1) -> None:
     import uvicorn
-
-    from assembly.db import is_sqlite
-    from assembly.errors import ConfigurationError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if workers > 1 and is_sqlite(get_engine()):
