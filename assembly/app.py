@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
-from assembly import __version__
+from assembly import __version__, wiring
 from assembly.config import Settings, get_settings
 from assembly.db import database_version
 from assembly.jobs import JobRunner
@@ -30,6 +30,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from assembly.auth.web import authenticate
 
     settings = settings or get_settings()
+    wiring.install()
     if engine is None:
         from assembly.runtime import get_engine
 

@@ -19,6 +19,8 @@ LAZY_GROUPS = {
     "accounts": "assembly.auth.cli:accounts_app",
     "privacy": "assembly.privacy.cli:privacy_app",
 }
+# Commands that run no service (no database): they do not compose the application's reactions.
+PURE_COMMANDS = {"tally", None}
 
 
 class LazyGroup(TyperGroup):
@@ -47,8 +49,10 @@ def fail(error: AssemblyError | str, code: int = 1) -> typer.Exit:
 
 
 @app.callback()
-def main() -> None:
+def main(ctx: typer.Context) -> None:
     """Assembly 业主共同决策平台."""
+    if ctx.invoked_subcommand not in PURE_COMMANDS:  # compose the reactions before any service runs
+        importlib.import_module("assembly.wiring").install()
 
 
 @db_app.command("upgrade")

@@ -9,8 +9,9 @@ Jobs, each run once a minute by the server (`assembly serve`) and by `run_due` i
 - `card_ends` end the cards of sellers once no open meeting froze them (assembly.auth.card_ends);
 - `checkpoints` sign a checkpoint for every estate whose log grew (assembly.audit.service);
 - `pickups`   delete printed documents nobody downloaded in time (assembly.auth.pickups);
-- `deliver`   POST owner notices to the message gateway (assembly.notify.gateway): on a loop of its
-              own, so a slow gateway never delays a close.
+- `duties`    mark duties whose deadline passed as missed and raise DutyMissed (assembly.events.duties);
+- `deliver`   drain the outbox: owner notices to the message gateway and every other topic
+              (assembly.events.outbox): on a loop of its own, so a slow receiver never delays a close.
 
 Every meeting's close and finalisation is a transaction of its own: one failing meeting is logged and
 retried at the next run, never blocking the others. On PostgreSQL each job takes an advisory lock
@@ -36,7 +37,8 @@ from assembly.audit import service as audit_service
 from assembly.auth import card_ends, pickups
 from assembly.config import Settings
 from assembly.db import is_sqlite, unit_of_work
-from assembly.notify import gateway
+from assembly.events import duties, outbox
+from assembly.events.bus import publish
 from assembly.voting import closing, objections
 from assembly.voting.models import Meeting
 
@@ -89,15 +91,20 @@ def purge_pickups(engine: Engine, _settings: Settings, now: datetime) -> int:
         return pickups.purge(session, now=now)
 
 
-def deliver_notices(engine: Engine, settings: Settings, now: datetime) -> int:
-    return gateway.deliver_due(engine, settings=settings, now=now)
+def sweep_duties(engine: Engine, _settings: Settings, now: datetime) -> int:
+    with unit_of_work(engine) as session:
+        return len(duties.sweep_missed(session, now=now, publish=publish))
 
 
-# Order matters within one run: a close announces, then the seller cards it held may end, then the
-# log's growth is signed.
+def drain_outbox(engine: Engine, settings: Settings, now: datetime) -> int:
+    return outbox.drain(engine, settings=settings, now=now)
+
+
+# Order matters within one run: a close announces, then the seller cards it held may end, duties the
+# close did not settle are missed, then the log's growth is signed.
 JOBS = (Job("close", close_meetings), Job("finalize", finalize_results), Job("card_ends", end_seller_cards),
-        Job("checkpoints", sign_checkpoints), Job("pickups", purge_pickups))
-DELIVERY = (Job("deliver", deliver_notices),)
+        Job("duties", sweep_duties), Job("checkpoints", sign_checkpoints), Job("pickups", purge_pickups))
+DELIVERY = (Job("deliver", drain_outbox),)
 MEETING_JOBS = JOBS[:2]  # what a moved clock makes due for meetings: close, finalize (tests run these)
 
 _LOCAL = threading.Lock()  # one run of a job at a time within this process (SQLite has one process)

@@ -47,6 +47,7 @@ def load_all_models() -> type[SQLModel]:
     import assembly.audit.models  # noqa: F401
     import assembly.auth.models  # noqa: F401
     import assembly.auth.screen_login  # noqa: F401
+    import assembly.events.models  # noqa: F401
     import assembly.notify.models  # noqa: F401
     import assembly.notify.owner_models  # noqa: F401
     import assembly.register.models  # noqa: F401

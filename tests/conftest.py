@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from assembly import wiring
 from assembly.db import make_engine
 from assembly.migrations import upgrade
 
@@ -24,6 +25,7 @@ PG_ADMIN_URL = os.environ.get("ASSEMBLY_TEST_PG_URL", "postgresql+psycopg://post
 IN_CI = os.environ.get("CI") == "true"
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+wiring.install()  # the tests compose the application's reactions as the app and the command line do
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,6 +1,7 @@
 """Owner notices 业主提醒: what the owner is told of (activation, PIN change, ballot, card ended, voter
 designation), shown on their home page and — when the operator configures one — sent through the
-message gateway from this table, which is also the outbox (assembly.notify.gateway).
+message gateway through the platform's outbox (assembly.notify.gateway): `delivery`, `attempts` and
+`last_error` here are what the owner's page shows of it; the outbox row schedules the attempts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlmodel import Field, SQLModel
 from assembly.models import UTCDateTime, utcnow
 
 # delivery: "page" (no gateway configured: shown on the home page only), "no_contact" (a gateway, but
-# no phone on file), "pending" (in the outbox), "delivered" (the gateway answered 2xx).
+# no phone on file), "pending" (queued in the outbox), "delivered" (the gateway answered 2xx).
 PAGE, NO_CONTACT, PENDING, DELIVERED = "page", "no_contact", "pending", "delivered"
 
 
@@ -23,7 +24,6 @@ class OwnerNotice(SQLModel, table=True):
     __tablename__ = "owner_notice"
     __table_args__ = (
         Index("ix_owner_notice_person", "person_id", "created_at"),
-        Index("ix_owner_notice_outbox", "delivery", "next_attempt_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     estate_id: int = Field(foreign_key="estate.id", index=True)
@@ -33,6 +33,5 @@ class OwnerNotice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivery: str = Field(default=PAGE, max_length=20)
     attempts: int = 0
-    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)

@@ -1,7 +1,8 @@
 """Owner notices 业主提醒: "the owner is told of every activation, PIN change and ballot through the
 contact on file" (issue #3). A notice is created in the caller's transaction, with the event it
 tells of; it never holds a secret or a ballot's choice. Shown on the owner's home page, newest
-first; when the operator configures a message gateway it is also the outbox (assembly.notify.gateway).
+first; when the operator configures a message gateway, a notice to send is queued in the outbox
+(assembly.notify.gateway).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly.notify import gateway
 from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
 from assembly.register.identity import mask_name, mask_phone
 from assembly.register.models import Community, Estate, Person
@@ -75,9 +77,11 @@ def tell(session: Session, *, person: Person, event: str, text: str, now: dateti
     else:
         delivery = PENDING
     notice = OwnerNotice(estate_id=person.estate_id, person_id=person.id, event=event, text=text, created_at=now,
-                         delivery=delivery, next_attempt_at=now if delivery == PENDING else None)
+                         delivery=delivery)
     session.add(notice)
     session.flush()
+    if delivery == PENDING:
+        gateway.queue(session, notice=notice, now=now)
     return notice
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from assembly.auth import cards
 from assembly.config import ConfigurationError, Settings, check_secrets, get_settings
+from assembly.db import unit_of_work
+from assembly.events.models import OutboxMessage
 from assembly.notify import gateway, owners
 from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
 from assembly.register.models import Person
@@ -85,10 +87,14 @@ def _queued(engine, kit, url, *, phone=PHONE, now=None):
 
 
 def _notice(engine, notice_id) -> OwnerNotice:
-    from assembly.db import unit_of_work
-
     with unit_of_work(engine) as session:
         return session.get(OwnerNotice, notice_id)
+
+
+def _outbox_row(engine, notice_id) -> OutboxMessage:
+    """The notice's row in the platform's outbox, which schedules its attempts."""
+    with unit_of_work(engine) as session:
+        return session.scalars(select(OutboxMessage).where(OutboxMessage.key == f"owner-notice-{notice_id}")).one()
 
 
 # --- the notices ---------------------------------------------------------------------------------
@@ -197,7 +203,7 @@ def test_a_500_is_retried_with_backoff_and_a_2xx_is_never_posted_again(engine_co
         assert gateway.deliver_due(engine_copy, settings=settings, now=t0) == 0
         failed = _notice(engine_copy, notice_id)
         assert failed.delivery == PENDING and failed.attempts == 1 and failed.last_error == "HTTP 500"
-        assert failed.next_attempt_at == t0 + timedelta(minutes=1)
+        assert _outbox_row(engine_copy, notice_id).next_attempt_at == t0 + timedelta(minutes=1)
         assert gateway.deliver_due(engine_copy, settings=settings, now=t0 + timedelta(seconds=30)) == 0
         assert len(server.requests) == 1  # not due yet
         assert gateway.deliver_due(engine_copy, settings=settings, now=t0 + timedelta(minutes=1)) == 1
@@ -214,12 +220,10 @@ def test_a_500_is_retried_with_backoff_and_a_2xx_is_never_posted_again(engine_co
     expected = hmac.new(SECRET.encode(), headers["x-assembly-timestamp"].encode() + b"." + body,
                         hashlib.sha256).hexdigest()
     assert headers["x-assembly-signature"] == f"sha256={expected}"
-    assert PHONE not in caplog.text and "owner notice" in caplog.text
+    assert PHONE not in caplog.text and f"owner-notice-{notice_id} not delivered (HTTP 500)" in caplog.text
 
 
 def test_a_lost_answer_is_posted_again_with_the_same_key_and_delivered_once(engine_copy, kit):
-    from assembly.db import unit_of_work
-
     with Gateway() as server:
         settings = _gateway_settings(server.url)
         notice_id = _queued(engine_copy, kit, server.url)
@@ -268,7 +272,9 @@ def test_a_configured_gateway_queues_the_cards_notices(session, world, issuer, k
         issued = kit.issue(session, owner, issuer)
         cards.set_first_pin(session, card=issued.card, pin="480913", ip=None, now=kit.T0)
         (notice,) = owners.notices_of(session, person_id=owner.person.id)
-        assert notice.delivery == PENDING and notice.next_attempt_at == kit.T0
+        assert notice.delivery == PENDING
+        (queued,) = session.scalars(select(OutboxMessage).where(OutboxMessage.key == f"owner-notice-{notice.id}"))
+        assert queued.topic == "owner_notice.sms" and queued.next_attempt_at == kit.T0 and queued.state == "pending"
         assert owners.delivery(notice, owner.person) == {"label": "正在发送短信", "phone": "139****5678", "attempts": 0}
     finally:
         monkeypatch.delenv("ASSEMBLY_SMS_GATEWAY_URL")
@@ -290,10 +296,6 @@ def test_production_refuses_a_plain_http_gateway_or_one_without_a_secret():
 
 
 def test_two_tickers_never_claim_the_same_notice(engine_copy, kit):
-    import threading
-
-    from assembly.db import unit_of_work
-
     url = "http://127.0.0.1:9/messages"
     with unit_of_work(engine_copy) as session:
         world = kit.build_world(session, extra_owners=6)
@@ -308,7 +310,7 @@ def test_two_tickers_never_claim_the_same_notice(engine_copy, kit):
     def claim():
         barrier.wait()
         with unit_of_work(engine_copy) as session:
-            claimed.append([message.notice_id for message in gateway.claim_due(session, now=kit.T0, limit=queued)])
+            claimed.append([message.key for message in gateway.claim_due(session, now=kit.T0, limit=queued)])
 
     threads = [threading.Thread(target=claim) for _ in range(2)]
     for thread in threads:
