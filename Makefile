@@ -12,11 +12,12 @@ AXE := .npm/node_modules/axe-core/axe.min.js
 # CI runs a bounded slice of the slow suites (browser, load, fuzz); locally everything runs.
 export HYPOTHESIS_PROFILE ?= $(if $(filter true,$(CI)),ci,dev)
 
-.PHONY: help install install-test run test test-sqlite test-postgresql test-browser test-a11y browser bench fuzz i18n clean
+.PHONY: help install install-test run lint test test-sqlite test-postgresql test-browser test-a11y browser bench fuzz i18n clean
 
 help:
 	@echo "make run    — install into .venv, migrate, load the demo estate if empty, serve"
-	@echo "make test   — install test tools, run the whole suite on SQLite and PostgreSQL, and the browser tests"
+	@echo "make test   — install test tools, lint, run the whole suite on SQLite and PostgreSQL, and the browser tests"
+	@echo "make lint   — ruff and the import contracts (docs/architecture.md)"
 	@echo "make bench  — run the benchmarks (bench/README.md keeps the latest figures)"
 	@echo "make fuzz   — schemathesis against the API's OpenAPI description as each role, many examples"
 	@echo "make i18n   — extract the strings, update the catalogs in assembly/locale (then translate English: docs/i18n.md)"
@@ -57,7 +58,13 @@ browser:
 		else echo "npm is missing: the accessibility audit will be skipped"; fi; \
 	fi
 
+# ruff, and the layers' import contracts (import-linter; docs/architecture.md). `make test` runs it first.
+lint: install-test
+	$(BIN)/ruff check assembly tests bench scripts alembic
+	$(BIN)/lint-imports
+
 test: install-test browser
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python scripts/pg_ready.py "$(PG_URL)"; then \
 		$(MAKE) --no-print-directory test-postgresql; \

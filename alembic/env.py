@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from assembly.models import load_all_models
+from assembly.tables import load_all_models
 
 target_metadata = load_all_models().metadata
 

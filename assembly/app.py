@@ -10,14 +10,44 @@ from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
 from assembly import __version__, wiring
+from assembly.audit.keys import platform_seed
+from assembly.audit.observer_routes import router as audit_observer_router
+from assembly.audit.routes import router as audit_router
+from assembly.auth import proxy_routes
+from assembly.auth import web as auth_web
+from assembly.auth.card_routes import router as card_router
+from assembly.auth.print_routes import router as print_router
+from assembly.auth.routes import router as auth_router
+from assembly.auth.screen_routes import router as screen_router
+from assembly.auth.totp_routes import router as totp_router
+from assembly.auth.web import authenticate
 from assembly.config import Settings, get_settings
 from assembly.db import database_version
 from assembly.jobs import JobRunner
 from assembly.models import utcnow
+from assembly.notify.routes import router as notify_router
+from assembly.register.routes import router as register_router
+from assembly.register.voter_routes import router as voter_router
 from assembly.resources import web_dir
+from assembly.runtime import get_engine
+from assembly.voting import (
+    attachment_routes,
+    document_routes,
+    paper_pages,
+    participation_routes,
+    posting_routes,
+    proxy_api,
+    proxy_pages,
+    roll_routes,
+)
+from assembly.voting.api import router as voting_api_router
+from assembly.voting.pages import documented as documented_vote
+from assembly.voting.pages import router as voting_pages_router
 from assembly.web import access_log, errors
 from assembly.web.i18n import RequestLocale
+from assembly.web.language import router as language_router
 from assembly.web.openapi import ERRORS, describe
+from assembly.web.pages import router as pages_router
 from assembly.web.security import SecurityHeaders
 from assembly.web.static import CachedStaticFiles
 
@@ -27,17 +57,11 @@ log = logging.getLogger("assembly")
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None, ticker: bool = False) -> FastAPI:
     """The application. `ticker`: run the job runner (assembly.jobs; the server does, tests call
     `run_due` with the clock they moved)."""
-    from assembly.auth.web import authenticate
-
     settings = settings or get_settings()
     wiring.install()
     if engine is None:
-        from assembly.runtime import get_engine
-
         engine = get_engine()
     if settings.is_production:
-        from assembly.audit.keys import platform_seed
-
         platform_seed(settings)  # refuse to start without the log signing key
 
     @asynccontextmanager
@@ -71,64 +95,32 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     errors.install(app)
     access_log.install()  # card and screen-login tokens never reach the access log
-    from assembly.auth import web as auth_web
-
     auth_web.install(app)  # session/CSRF cookies, 401 → login page for people
     app.mount("/static", CachedStaticFiles(directory=str(web_dir() / "static")), name="static")
 
-    from assembly.audit.observer_routes import router as audit_observer_router
-    from assembly.audit.routes import router as audit_router
-    from assembly.register.routes import router as register_router
-    from assembly.web.pages import router as pages_router
-
-    from assembly.auth.card_routes import router as card_router
-    from assembly.auth.print_routes import router as print_router
-    from assembly.auth.routes import router as auth_router
-    from assembly.auth.screen_routes import router as screen_router
-
+    # Routers in match order (the first route that matches answers).
     app.include_router(pages_router)
-    from assembly.web.language import router as language_router
-
     app.include_router(language_router)
     app.include_router(register_router)
     app.include_router(audit_router)
     app.include_router(audit_observer_router)
     app.include_router(auth_router)
-    from assembly.auth.totp_routes import router as totp_router
-
     app.include_router(totp_router)
     app.include_router(card_router)
-    from assembly.notify.routes import router as notify_router
-    from assembly.voting.api import router as voting_api_router
-    from assembly.voting.pages import router as voting_pages_router
-
     app.include_router(voting_api_router)
     app.include_router(voting_pages_router)
-    from assembly.voting.pages import documented as documented_vote
-
     app.include_router(documented_vote)  # the page vote, described for programs
-    from assembly.voting import attachment_routes, document_routes, participation_routes, posting_routes
-
     for module in (attachment_routes, participation_routes, posting_routes):
         app.include_router(module.router)
         app.include_router(module.api_router)
     app.include_router(document_routes.router)
-    from assembly.voting import roll_routes
-
     app.include_router(roll_routes.router)  # the frozen roll and the tally files (JSON API)
-    from assembly.voting import paper_pages
-
     app.include_router(paper_pages.router)  # paper ballots: entry, check, finish (pages and API)
     app.include_router(paper_pages.api_router)
     app.include_router(notify_router)
     app.include_router(print_router)
     app.include_router(screen_router)
-    from assembly.register.voter_routes import router as voter_router
-
     app.include_router(voter_router)
-    from assembly.auth import proxy_routes
-    from assembly.voting import proxy_api, proxy_pages
-
     app.include_router(proxy_routes.router)  # proxies: the code login, the API, the pages
     app.include_router(proxy_api.router)
     app.include_router(proxy_api.proxy_router)

@@ -1,4 +1,4 @@
-"""Shared model base: the metadata naming convention, UTC timestamps, and the full table list."""
+"""Shared model base: the metadata naming convention and UTC timestamps (assembly.tables lists every table)."""
 
 from __future__ import annotations
 
@@ -40,22 +40,3 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def load_all_models() -> type[SQLModel]:
-    """Import every feature's tables so that SQLModel.metadata is complete (Alembic, tests)."""
-    import assembly.audit.models  # noqa: F401
-    import assembly.auth.models  # noqa: F401
-    import assembly.auth.screen_login  # noqa: F401
-    import assembly.events.models  # noqa: F401
-    import assembly.notify.models  # noqa: F401
-    import assembly.notify.owner_models  # noqa: F401
-    import assembly.register.models  # noqa: F401
-    import assembly.register.voter_models  # noqa: F401
-    import assembly.voting.attachment_models  # noqa: F401
-    import assembly.voting.models  # noqa: F401
-    import assembly.voting.paper_models  # noqa: F401
-    import assembly.voting.posting_models  # noqa: F401
-    import assembly.voting.proxy_models  # noqa: F401
-
-    return SQLModel

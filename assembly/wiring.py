@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from assembly.auth import card_ends
 from assembly.events import duties
 from assembly.events.bus import BUS, Bus
-from assembly.events.catalog import Event, ResultAnnounced, ResultHeld
+from assembly.events.catalog import Event, RegisterVersionApplied, ResultAnnounced, ResultHeld
 from assembly.events.outbox import TOPICS, Topics
 from assembly.notify import gateway
+from assembly.notify import subscribers as notify_subscribers
 
 # Held paper sheets (a result held because sheets handed in on time are not yet settled) are the
 # committee's to settle: within 3 days of the hold — as long as the longest grace period the law's
@@ -40,5 +42,7 @@ def install(bus: Bus = BUS, topics: Topics = TOPICS) -> None:
         if id(bus) in _installed:
             return
         topics.register(gateway.TOPIC)
+        bus.subscribe(RegisterVersionApplied, card_ends.on_register_version)  # a sale ends the seller's card
+        notify_subscribers.subscribe(bus)  # owner notices, the residents' committee's records
         duties.install(bus, DUTIES)
         _installed.add(id(bus))

@@ -24,7 +24,8 @@ from assembly.audit import store as audit_log
 from assembly.auth import events
 from assembly.auth.cards import _end
 from assembly.auth.models import OwnerCard
-from assembly.notify import owners as owner_notices
+from assembly.events.bus import publish
+from assembly.events.catalog import CardEnded, RegisterVersionApplied
 from assembly.register.models import Ownership, Person, RegisterVersion, RollMember
 from assembly.voting.models import Meeting
 
@@ -81,6 +82,11 @@ def waiting_for(session: Session, *, person: Person) -> list[Meeting]:
     return frozen_in(session, meetings=meetings, pseudonym=person.pseudonym)
 
 
+def on_register_version(session: Session, event: RegisterVersionApplied) -> None:
+    """A register version was applied: end the cards of those it left owning nothing (a sale)."""
+    end_former_owners(session, now=event.at, actor=audit_log.Actor(event.actor, event.role), estate_id=event.estate_id)
+
+
 def end_former_owners(session: Session, *, now: datetime, actor: audit_log.Actor = audit_log.SYSTEM,
                       estate_id: int | None = None) -> list[OwnerCard]:
     """End the cards of people who are no longer owners of record, unless an open meeting froze
@@ -98,6 +104,7 @@ def end_former_owners(session: Session, *, now: datetime, actor: audit_log.Actor
         audit_log.append(session, estate_id=card.estate_id, type=CARD_ENDED, actor=actor, at=now,
                          subject=f"card:{card.number}", owner=person.pseudonym, reason=REASON,
                          register_version=version)
-        owner_notices.card_ended(session, person=person, card_number=card.number, version=version, now=now)
+        publish(session, CardEnded(estate_id=card.estate_id, at=now, actor=actor.id, role=actor.role,
+                                   person_id=person.id, card_number=card.number, version=version))
         ended.append(card)
     return ended

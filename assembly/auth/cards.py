@@ -27,8 +27,9 @@ from assembly.auth.permissions import Action, Principal, check
 from assembly.auth.sessions import revoke_all
 from assembly.config import Settings
 from assembly.errors import AssemblyError, Conflict, InvalidInput
+from assembly.events.bus import publish
+from assembly.events.catalog import CardActivated, PinChanged
 from assembly.models import utcnow
-from assembly.notify import owners as owner_notices
 from assembly.register import service as register
 from assembly.register.models import Estate, Ownership, Person, Unit, UnitRecord
 
@@ -305,7 +306,8 @@ def set_first_pin(session: Session, *, card: OwnerCard, pin: str, ip: str | None
     person = session.get(Person, card.person_id)
     events.record(session, events.CARD_ACTIVATED, estate_id=card.estate_id, subject=f"card:{card.id}", ip=ip, at=now,
                   actor_pseudonym=person.pseudonym, actor_role="owner", card_number=card.number)
-    owner_notices.card_activated(session, person=person, card_number=card.number, now=now)
+    publish(session, CardActivated(estate_id=card.estate_id, at=now, actor=person.pseudonym, role="owner",
+                                   person_id=person.id, card_number=card.number))
     return Attempt(card)
 
 
@@ -338,7 +340,8 @@ def change_pin(session: Session, *, card: OwnerCard, current: str, new: str, ip:
     person = session.get(Person, card.person_id)
     events.record(session, events.CARD_PIN_CHANGED, estate_id=card.estate_id, subject=f"card:{card.id}", ip=ip, at=now,
                   actor_pseudonym=person.pseudonym, actor_role="owner")
-    owner_notices.pin_changed(session, person=person, card_number=card.number, now=now)
+    publish(session, PinChanged(estate_id=card.estate_id, at=now, actor=person.pseudonym, role="owner",
+                                person_id=person.id, card_number=card.number))
     return Attempt(card)
 
 

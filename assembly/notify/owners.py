@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly.localtime import month_day_time
 from assembly.notify import gateway
 from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
 from assembly.register.identity import mask_name, mask_phone
@@ -51,8 +52,7 @@ def _settings():
 
 def when(moment: datetime) -> str:
     """11月24日 10:02 (Asia/Shanghai), as the notices say it."""
-    local = moment.astimezone(SHANGHAI)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return month_day_time(moment)
 
 
 def committee_contact(session: Session, estate: Estate) -> str:

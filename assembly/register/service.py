@@ -20,19 +20,13 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.errors import InvalidInput, NotFound
+from assembly.events.bus import publish
+from assembly.events.catalog import RegisterVersionApplied
 from assembly.models import utcnow
 from assembly.register import identity
-from assembly.register.models import (
-    Building,
-    Estate,
-    Ownership,
-    Person,
-    RegisterVersion,
-    Unit,
-    UnitRecord,
-)
 from assembly.register.bulk import bulk_insert
 from assembly.register.facts import RegisterDiff, UnitFacts, diff_versions, roll_units, version_facts
+from assembly.register.models import Building, Estate, Ownership, Person, RegisterVersion, Unit, UnitRecord
 from assembly.register.rows import RegisterRow
 from assembly.voting import rules
 
@@ -296,9 +290,7 @@ def apply_register(
         units=len(units),
     )
     session.flush()
-    # A sale ends the seller's card (unless a meeting that froze them is still open: the ticker
-    # ends it later). The auth feature builds on the register, hence the late import.
-    from assembly.auth.card_ends import end_former_owners
-
-    end_former_owners(session, now=now or utcnow(), actor=actor, estate_id=estate.id)
+    # a sale ends the seller's card: auth subscribes (assembly.wiring)
+    publish(session, RegisterVersionApplied(estate_id=estate.id, at=now or utcnow(), actor=actor.id, role=actor.role,
+                                            version=version.number))
     return ApplyOutcome(version, True, diff)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -22,14 +21,15 @@ from assembly.audit import store as audit_log
 from assembly.auth.models import OwnerCard
 from assembly.auth.permissions import Action, Principal, check
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
-from assembly.notify import owners as owner_notices
+from assembly.events.bus import publish
+from assembly.events.catalog import VoterChanged
+from assembly.localtime import month_day_time, stamp
 from assembly.register.identity import mask_name
 from assembly.register.models import Estate, Ownership, Person, RollMember, Unit
 from assembly.register.service import latest_version
 from assembly.register.voter_models import IN_FORCE, PROPOSED, REPLACED, WITHDRAWN, VoterAgreement, VoterDesignation
 from assembly.voting.models import Meeting
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULE = "共有人应推选一人投票，其他共有人不能再投这一票"
 
 
@@ -61,10 +61,6 @@ class CoOwnedMember:
     def missing(self) -> list[Person]:
         """The co-owners whose agreement the pending proposal still waits for."""
         return [person for person in self.owners if person.id not in self.agreed]
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
 
 
 def _actor(principal: Principal) -> audit_log.Actor:
@@ -146,7 +142,7 @@ def _refuse_if_blocked(member: CoOwnedMember) -> None:
     meeting = member.blocked_by
     if meeting is not None:
         raise Conflict(
-            f"会议“{meeting.title}”已冻结业主名册，投票截止于 {_local(meeting.closes_at)}；在该会议的表决结果公告之前"
+            f"会议“{meeting.title}”已冻结业主名册，投票截止于 {stamp(meeting.closes_at)}；在该会议的表决结果公告之前"
             f"不能更改投票人，公告之后即可更改。 / the voter cannot change while a meeting that froze this unit is open"
             f" (until its result is announced)", code="voter_locked_by_meeting")
 
@@ -170,6 +166,13 @@ def _lock_estate(session: Session, estate_id: int) -> None:
     """Designations of one estate take turns (PostgreSQL; SQLite's writers already do)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Estate.id).where(Estate.id == estate_id).with_for_update())
+
+
+def _tell(session: Session, *, estate_id: int, member: CoOwnedMember, people: list[Person], notice: str,
+          actor: audit_log.Actor, now: datetime, text: str) -> None:
+    """The co-owners concerned are told (owner notices subscribe to VoterChanged)."""
+    publish(session, VoterChanged(estate_id=estate_id, at=now, actor=actor.id, role=actor.role, member_key=member.key,
+                                  notice=notice, recipients=tuple(person.id for person in people), text=text))
 
 
 def _units(member: CoOwnedMember) -> str:
@@ -200,8 +203,9 @@ def propose(session: Session, *, principal: Principal, unit: str, voter: str, no
     audit_log.append(session, estate_id=estate_id, type="voter.proposed", actor=_actor(principal), at=now,
                      member=member.key, voter=chosen.pseudonym, designation=designation.id)
     others = [person for person in member.owners if person.id != proposer.id]
-    owner_notices.to_people(session, people=others, event="voter.proposed", now=now, text=(
-        f"共有人{mask_name(proposer.name)}于 {owner_notices.when(now)} 提议由{mask_name(chosen.name)}代表 "
+    _tell(session, estate_id=estate_id, member=member, people=others, notice="voter.proposed", actor=_actor(principal),
+          now=now, text=(
+        f"共有人{mask_name(proposer.name)}于 {month_day_time(now)} 提议由{mask_name(chosen.name)}代表 "
         f"{_units(member)} 投票。请登录业主一卡通，在“共有人推选投票人”中同意或拒绝。"))
     return designation
 
@@ -249,10 +253,11 @@ def withdraw(session: Session, *, principal: Principal, designation_id: int, now
     audit_log.append(session, estate_id=designation.estate_id, type="voter.withdrawn", actor=_actor(principal), at=now,
                      member=member.key, designation=designation.id)
     actor = member.owner(principal.person_id)
-    owner_notices.to_people(session, people=[p for p in member.owners if p.id != principal.person_id],
-                            event="voter.withdrawn", now=now,
-                            text=f"共有人{mask_name(actor.name)}于 {owner_notices.when(now)} 拒绝或撤回了 {_units(member)} "
-                                 f"投票人的提议；该房屋的投票人没有改变。")
+    _tell(session, estate_id=designation.estate_id, member=member,
+          people=[p for p in member.owners if p.id != principal.person_id], notice="voter.withdrawn",
+          actor=_actor(principal), now=now,
+          text=f"共有人{mask_name(actor.name)}于 {month_day_time(now)} 拒绝或撤回了 {_units(member)} "
+               f"投票人的提议；该房屋的投票人没有改变。")
     return designation
 
 
@@ -288,9 +293,9 @@ def _take_effect(session: Session, *, designation: VoterDesignation, member: CoO
     audit_log.append(session, estate_id=designation.estate_id, type="voter.designated", actor=actor, at=now,
                      member=member.key, voter=voter.pseudonym, designation=designation.id, basis=basis)
     how = "全体共有人已在平台上同意" if basis == "agreement" else "业主委员会已根据全体共有人签字的书面指定登记"
-    owner_notices.to_people(session, people=member.owners, event="voter.designated", now=now, text=(
-        f"{_units(member)} 的投票人自 {owner_notices.when(now)} 起为{mask_name(voter.name)}（{how}）。"
-        f"其他共有人可以查看表决，但不能再投这一票。"))
+    _tell(session, estate_id=designation.estate_id, member=member, people=member.owners, notice="voter.designated",
+          actor=actor, now=now, text=(f"{_units(member)} 的投票人自 {month_day_time(now)} 起为{mask_name(voter.name)}"
+                                      f"（{how}）。其他共有人可以查看表决，但不能再投这一票。"))
 
 
 # --- what casting asks -------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput
+from assembly.events.bus import publish
+from assembly.events.catalog import BallotCast
 from assembly.register.models import RollMember, RollMemberUnit, Unit
 from assembly.voting import meetings
 from assembly.voting.ballots import CHOICES, choices_defect
@@ -210,9 +212,8 @@ def _record(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_
                     entry_index=index, idempotency_key=idempotency_key)
     session.add(ballot)
     session.flush()
-    from assembly.notify.owners import ballot_cast  # the owners are told of every ballot (never the choice)
-
-    ballot_cast(session, meeting=meeting, motion=motion, ballot=ballot, now=now)
+    publish(session, BallotCast(estate_id=meeting.estate_id, at=now, actor=actor.id, role=actor.role,
+                                meeting_id=meeting.id, motion_id=motion.id, ballot_id=ballot.id))
     return ballot
 
 

@@ -26,7 +26,8 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
-from assembly.notify import service as notify
+from assembly.events.bus import publish
+from assembly.events.catalog import MeetingEvent, ResultAnnounced, ResultHeld, VotingClosed
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit, UnitRecord
 from assembly.voting import meetings
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -129,12 +130,12 @@ def close_if_due(session: Session, *, meeting: Meeting, now: datetime) -> bool:
                          meeting=meetings.meeting_id(meeting), closes_at=format_time(meeting.closes_at),
                          paper_until=format_time(paper_until))
         if now < paper_until:
-            _notify(session, estate, meeting, "voting.closed", now,
+            _tell(session, estate, meeting, VotingClosed, now,
                     f"业主大会会议“{meeting.title}”网上投票于 {meetings._local(meeting.closes_at)} 截止。"
                     f"纸质选票由业主委员会两人录入、复核，观察员可在平台上查看录入记录和扫描件，录入期至 {meetings._local(paper_until)}，"
                     f"届时（或业主委员会宣布录入完毕时）开票计票并公告。")
             return True
-        _notify(session, estate, meeting, "voting.closed", now,  # nobody looked until the paper phase was over
+        _tell(session, estate, meeting, VotingClosed, now,  # nobody looked until the paper phase was over
                 f"业主大会会议“{meeting.title}”投票于 {meetings._local(meeting.closes_at)} 截止，"
                 f"纸质选票录入期已于 {meetings._local(paper_until)} 届满，已开票计票。")
     if _hold_for_pending_sheets(session, meeting=meeting, estate=estate, now=now):
@@ -158,7 +159,7 @@ def _hold_for_pending_sheets(session: Session, *, meeting: Meeting, estate: Esta
     audit_log.append(session, estate_id=meeting.estate_id, type="result.held", actor=SYSTEM, at=now,
                      meeting=meetings.meeting_id(meeting), pending=len(sheets), papers=[e.id for e in sheets],
                      motions=[m.public_id for m in changing])
-    _notify(session, estate, meeting, "result.held", now,
+    _tell(session, estate, meeting, ResultHeld, now,
             f"业主大会会议“{meeting.title}”纸质选票录入期已于 {meetings._local(meetings.paper_ends(meeting))} 届满，"
             f"尚有 {len(sheets)} 张按时投入票箱的纸质选票未完成复核，可能改变表决结果；"
             f"结果暂缓公告，待业主委员会复核完毕后自动开票计票并公告。")
@@ -219,8 +220,8 @@ def count_and_announce(session: Session, *, meeting: Meeting, estate: Estate, no
     meeting.announced_at = now
     session.flush()
     if closed_note:
-        _notify(session, estate, meeting, "voting.closed", now, closed_note)
-    _notify(session, estate, meeting, "result.announced", now,
+        _tell(session, estate, meeting, VotingClosed, now, closed_note)
+    _tell(session, estate, meeting, ResultAnnounced, now,
             f"业主大会会议“{meeting.title}”表决结果已公告：" + "；".join(lines) + f"。异议期 {meeting.objection_days} 日。")
 
 
@@ -239,9 +240,11 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def _notify(session: Session, estate: Estate, meeting: Meeting, event: str, now: datetime, what: str) -> None:
-    notify.notify(session, estate=estate, event=event, actor=SYSTEM, now=now, what=what,
-                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}")
+def _tell(session: Session, estate: Estate, meeting: Meeting, event: type[MeetingEvent], now: datetime,
+          what: str) -> None:
+    """Raise the meeting event (the residents' committee's record subscribes to it)."""
+    publish(session, event(estate_id=estate.id, at=now, meeting_id=meeting.id, description=what,
+                           evidence=f"/estate/{estate.code}/meetings/{meeting.id}"))
 
 
 def _ballot_rows(session: Session, motion: Motion) -> list:

@@ -16,8 +16,9 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
+from assembly.events import bus as events
+from assembly.events.catalog import MeetingPublished, VotingOpened
 from assembly.plaintext import check_visible
-from assembly.notify import service as notify
 from assembly.register import rolls
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit
 from assembly.voting import notice
@@ -256,10 +257,11 @@ def publish(session: Session, *, meeting: Meeting, estate: Estate, principal: Pr
                      meeting=meeting_id(meeting), motions=[m.public_id for m in motions],
                      earliest_open=format_time(earliest_open(now)), closes_at=format_time(meeting.closes_at))
     agenda = "；".join(f"{m.position}. {m.title}（第{m.item}项：{ITEM_NAMES[m.item]}）" for m in motions)
-    notify.notify(session, estate=estate, event="meeting.convened", actor=actor, now=now,
-                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
-                  what=f"{estate.name}召集业主大会会议“{meeting.title}”。议题：{agenda}。"
-                       f"最早 {_local(earliest_open(now))} 开始投票，{_local(meeting.closes_at)} 截止。")
+    events.publish(session, MeetingPublished(
+        estate_id=estate.id, at=now, actor=actor.id, role=actor.role, meeting_id=meeting.id,
+        evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
+        description=f"{estate.name}召集业主大会会议“{meeting.title}”。议题：{agenda}。"
+                    f"最早 {_local(earliest_open(now))} 开始投票，{_local(meeting.closes_at)} 截止。"))
     return meeting
 
 
@@ -285,10 +287,11 @@ def open_voting(session: Session, *, meeting: Meeting, estate: Estate, principal
                  for key, (area, heads, units) in members.items()],
         totals={"area": _area_text(snapshot.total_area), "heads": snapshot.total_heads},
     )
-    notify.notify(session, estate=estate, event="voting.opened", actor=actor, now=now,
-                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
-                  what=f"业主大会会议“{meeting.title}”开始投票，{_local(meeting.closes_at)} 截止。"
-                       f"参加投票的业主名册已冻结：{snapshot.total_heads} 人，专有部分面积 {_area_text(snapshot.total_area)} 平方米。")
+    events.publish(session, VotingOpened(
+        estate_id=estate.id, at=now, actor=actor.id, role=actor.role, meeting_id=meeting.id,
+        evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
+        description=f"业主大会会议“{meeting.title}”开始投票，{_local(meeting.closes_at)} 截止。"
+                    f"参加投票的业主名册已冻结：{snapshot.total_heads} 人，专有部分面积 {_area_text(snapshot.total_area)} 平方米。"))
     return meeting
 
 

@@ -13,7 +13,8 @@ from sqlmodel import Session
 from assembly.audit import store as audit_log
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
-from assembly.notify import service as notify
+from assembly.events.bus import publish
+from assembly.events.catalog import ObjectionDecided, ObjectionFiled, ResultFinal
 from assembly.register.models import Estate
 from assembly.voting import casting, meetings
 from assembly.voting.ballots import Cast, resolve_ballots
@@ -85,9 +86,11 @@ def file_objection(session: Session, *, meeting: Meeting, motion: Motion, princi
     session.add(objection)
     session.flush()
     estate = session.get(Estate, meeting.estate_id)
-    notify.notify(session, estate=estate, event="objection.filed", actor=meetings.actor_of(principal), now=now,
-                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}/motions/{motion.id}",
-                  what=f"业主对“{motion.title}”的表决结果提出异议（称该表决不是本人所投）。")
+    actor = meetings.actor_of(principal)
+    publish(session, ObjectionFiled(
+        estate_id=estate.id, at=now, actor=actor.id, role=actor.role, meeting_id=meeting.id, motion_id=motion.id,
+        objection_id=objection.id, evidence=f"/estate/{estate.code}/meetings/{meeting.id}/motions/{motion.id}",
+        description=f"业主对“{motion.title}”的表决结果提出异议（称该表决不是本人所投）。"))
     return objection
 
 
@@ -115,6 +118,9 @@ def decide(session: Session, *, meeting: Meeting, motion: Motion, objection_id: 
         audit_log.append(session, estate_id=meeting.estate_id, type="objection.dismissed", actor=actor, at=now,
                          motion=motion.public_id, objection=objection.entry_index)
     session.flush()
+    publish(session, ObjectionDecided(estate_id=meeting.estate_id, at=now, actor=actor.id, role=actor.role,
+                                      meeting_id=meeting.id, motion_id=motion.id, objection_id=objection.id,
+                                      upheld=upheld))
     return objection
 
 
@@ -163,9 +169,9 @@ def finalize_if_due(session: Session, *, meeting: Meeting, now: datetime) -> boo
     meeting.final_at = now
     session.flush()
     estate = session.get(Estate, meeting.estate_id)
-    notify.notify(session, estate=estate, event="result.final", actor=SYSTEM, now=now,
-                  evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
-                  what=f"业主大会会议“{meeting.title}”异议期届满，表决结果确定：" + "；".join(lines) + "。")
+    publish(session, ResultFinal(
+        estate_id=estate.id, at=now, meeting_id=meeting.id, evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
+        description=f"业主大会会议“{meeting.title}”异议期届满，表决结果确定：" + "；".join(lines) + "。"))
     return True
 
 

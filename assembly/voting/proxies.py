@@ -26,6 +26,8 @@ from assembly.audit import store as audit_log
 from assembly.auth.models import AuthSession
 from assembly.auth.permissions import Action, Principal, Role, check
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
+from assembly.events.bus import publish
+from assembly.events.catalog import ProxyAppointed
 from assembly.register import identity
 from assembly.register.models import Ownership, Person, Unit, UnitRecord
 from assembly.register.service import latest_version
@@ -245,9 +247,8 @@ def appoint(session: Session, *, meeting: Meeting, principal: Principal, member_
         entry_index=index)
     session.add(appointment)
     session.flush()
-    from assembly.notify.owners import proxy_appointed  # the owners are told (same transaction)
-
-    proxy_appointed(session, meeting=meeting, appointment=appointment, proxy_name=name, now=now)
+    publish(session, ProxyAppointed(estate_id=meeting.estate_id, at=now, actor=owner.pseudonym, role="owner",
+                                    meeting_id=meeting.id, appointment_id=appointment.id, proxy_name=name))
     return appointment
 
 

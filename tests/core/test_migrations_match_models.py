@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from assembly.models import load_all_models
+from assembly.tables import load_all_models
 
 
 def test_models_and_migrations_agree(engine):
@@ -23,7 +23,7 @@ def test_models_and_migrations_agree(engine):
 CHECK_ALL_TABLES_LOADED = """
 import pkgutil, sys
 import assembly
-from assembly.models import load_all_models
+from assembly.tables import load_all_models
 known = set(load_all_models().metadata.tables)
 for module in pkgutil.walk_packages(assembly.__path__, "assembly."):
     if not module.name.endswith("__main__"):
