@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -63,7 +64,7 @@ def canonical_slow(value: object) -> bytes:
 
 def _plain(value: object) -> bool:
     """Check `value` as _write would (raising the same errors); True when json.dumps may write it."""
-    stack = [value]
+    stack: list[Any] = [value]
     plain = True
     while stack:
         item = stack.pop()

@@ -45,8 +45,11 @@ class UnverifiedNote(NoteError):
 
 
 class Verifier(Protocol):
-    name: str
-    key_id: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> int: ...
 
     def verify(self, text: bytes, signature: bytes) -> bool: ...
 
@@ -290,15 +293,15 @@ def open_note(note: str | bytes, known: Iterable[Verifier]) -> OpenedNote:
     unverified: list[Signature] = []
     seen: set[tuple[str, int]] = set()
     for sig in signatures:
-        verifier = by_key.get((sig.name, sig.key_id))
-        if verifier is None:
+        known_key = by_key.get((sig.name, sig.key_id))
+        if known_key is None:
             if sig not in unverified:
                 unverified.append(sig)
             continue
         if (sig.name, sig.key_id) in seen:
             continue  # Go drops repeated signatures by one key; so do we
         seen.add((sig.name, sig.key_id))
-        if not verifier.verify(message, sig.signature):
+        if not known_key.verify(message, sig.signature):
             raise NoteError(f"invalid signature by {sig.name}+{sig.key_id:08x}")
         verified.append(sig)
     if not verified:
