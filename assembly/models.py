@@ -56,5 +56,6 @@ def load_all_models() -> type[SQLModel]:
     import assembly.voting.paper_models  # noqa: F401
     import assembly.voting.posting_models  # noqa: F401
     import assembly.voting.proxy_models  # noqa: F401
+    import assembly.voting.transfer_models  # noqa: F401
 
     return SQLModel

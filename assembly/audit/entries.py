@@ -208,6 +208,10 @@ FIELDS: dict[str, dict[str, Shape]] = {
         ),
         "totals": _SHARE,
     },
+    # a sale registered during voting moves a member's vote to the buyers (assembly/voting/transfers.py)
+    "roll.transferred": {"meeting": _text, "member": _text, "units": _list_of(_text, non_empty=True),
+                         "register_version": _count, "before": _list_of(_text, non_empty=True),
+                         "after": _list_of(_text, non_empty=True)},
     "ballot.cast": {"motion": _text, "member": _text, "by": _one_of(*BY), "commitment": _hex256, "time": _time},
     "ballots.opened": {
         "motion": _text,

@@ -34,7 +34,7 @@ from assembly.register.models import (
 from assembly.register.bulk import bulk_insert
 from assembly.register.facts import RegisterDiff, UnitFacts, diff_versions, roll_units, version_facts
 from assembly.register.rows import RegisterRow
-from assembly.voting import rules
+from assembly.voting import rules, transfers
 
 _CHUNK = 5_000
 _TEXT_LIMIT = 500  # register_version.reason and .evidence_ref
@@ -296,6 +296,9 @@ def apply_register(
         units=len(units),
     )
     session.flush()
+    # A sale registered while a meeting's voting is open moves that member's vote to the buyer
+    # (Civil Code Art. 273 ¶2): before the seller's card is looked at, so that it is no longer "frozen in".
+    transfers.record_transfers(session, estate_id=estate.id, version=version, actor=actor, now=now or utcnow())
     # A sale ends the seller's card (unless a meeting that froze them is still open: the ticker
     # ends it later). The auth feature builds on the register, hence the late import.
     from assembly.auth.card_ends import end_former_owners

@@ -15,7 +15,7 @@ from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.notify import service as notify
 from assembly.register.models import Estate
-from assembly.voting import casting, meetings
+from assembly.voting import casting, meetings, transfers
 from assembly.voting.ballots import Cast, resolve_ballots
 from assembly.voting.models import Ballot, Meeting, Motion, Objection
 from assembly.voting.tally import _roll, tally
@@ -28,9 +28,11 @@ def period_ends(meeting: Meeting) -> datetime | None:
 
 
 def _entries_in_file_order(session: Session, motion: Motion) -> list[int]:
-    """The ballot.cast entry of each ballot of the tally file, in the file's order."""
-    return list(session.scalars(select(Ballot.entry_index).where(Ballot.motion_id == motion.id)
-                                .order_by(Ballot.cast_at, Ballot.entry_index)))
+    """The ballot.cast entry of each ballot of the tally file, in the file's order (without those a
+    later holder's ballot replaced after a sale registered during voting: transfers.py)."""
+    aside = transfers.superseded_entries(session, motion=motion)
+    return [entry for entry in session.scalars(select(Ballot.entry_index).where(Ballot.motion_id == motion.id)
+                                               .order_by(Ballot.cast_at, Ballot.entry_index)) if entry not in aside]
 
 
 def counted_document(session: Session, *, motion: Motion) -> tuple[dict, list[int]]:

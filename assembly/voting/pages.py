@@ -176,7 +176,7 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
     row = next(r for r in context["rows"] if r["motion"].id == motion.id)
     held = casting.holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "") \
         if principal.may(Action.VOTE) else []
-    voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held])
+    voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held], held=held)
     from assembly.register import voters  # co-owners' voter: the others see the unit, not the form
 
     others = {h.member_key: voters.designated_voter(session, estate_id=estate.id, member_key=h.member_key) for h in held}

@@ -196,6 +196,17 @@ VOTE_ANSWERS = {
 }
 
 
+def tenure_json(holding) -> dict:
+    """A member sold or bought during voting: when the sale was registered, and in which version."""
+    if holding.sold is not None:
+        return {"sold": {"registered_at": holding.sold.registered_at.isoformat(),
+                         "register_version": holding.sold.version_number}}
+    if holding.acquired is not None:
+        return {"acquired": {"registered_at": holding.acquired.registered_at.isoformat(),
+                             "register_version": holding.acquired.version_number}}
+    return {}
+
+
 def with_ballot_headers(response, ballot):
     """The redirect after a page vote names the ballot for a program following it: its id (also in
     the receipt's path), its `ballot.cast` entry and its commitment, as the JSON API answers them."""
