@@ -9,6 +9,7 @@ Create Date: 2026-12-05 10:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 import assembly.models
@@ -40,8 +41,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_roll_transfer_estate_id'), ['estate_id'], unique=False)
         batch_op.create_index('ix_roll_transfer_meeting_member', ['meeting_id', 'member_key'], unique=False)
 
+    # who is an owner: the basis of each unit's owners, bulk resellers, parking spaces and storage rooms
+    with op.batch_alter_table('unit_record', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('basis', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False,
+                                      server_default='registered'))
+        batch_op.add_column(sa.Column('evidence_ref', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False,
+                                      server_default=''))
+        batch_op.add_column(sa.Column('reseller', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False,
+                                      server_default='dwelling'))
+    with op.batch_alter_table('estate', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ancillary_counted', sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column('ancillary_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False,
+                                      server_default=''))
+        batch_op.add_column(sa.Column('ancillary_set_at', assembly.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('ancillary_set_by', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False,
+                                      server_default=''))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('estate', schema=None) as batch_op:
+        for column in ('ancillary_set_by', 'ancillary_set_at', 'ancillary_reason', 'ancillary_counted'):
+            batch_op.drop_column(column)
+    with op.batch_alter_table('unit_record', schema=None) as batch_op:
+        for column in ('kind', 'reseller', 'evidence_ref', 'basis'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('roll_transfer', schema=None) as batch_op:
         batch_op.drop_index('ix_roll_transfer_meeting_member')
         batch_op.drop_index(batch_op.f('ix_roll_transfer_estate_id'))

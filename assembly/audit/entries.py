@@ -212,6 +212,8 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "roll.transferred": {"meeting": _text, "member": _text, "units": _list_of(_text, non_empty=True),
                          "register_version": _count, "before": _list_of(_text, non_empty=True),
                          "after": _list_of(_text, non_empty=True)},
+    # whether parking spaces and storage rooms count in the estate's votes (assembly/register/estates.py)
+    "estate.ancillary_rule": {"counted": _flag, "reason": _text},
     "ballot.cast": {"motion": _text, "member": _text, "by": _one_of(*BY), "commitment": _hex256, "time": _time},
     "ballots.opened": {
         "motion": _text,

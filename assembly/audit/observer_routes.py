@@ -45,6 +45,7 @@ TYPE_LABELS = {
     "register.version": "业主名册新版本",
     "roll.frozen": "冻结表决名册",
     "roll.transferred": "表决权随房屋转让移转",
+    "estate.ancillary_rule": "车位、储藏室是否计入",
     "ballot.cast": "投票",
     "ballots.opened": "公开选票承诺",
     "motion.closed": "议题表决结束",

@@ -129,7 +129,14 @@ def problems_before_open(session: Session, *, meeting: Meeting, now: datetime) -
                             f"最早 {_local(period.earliest_open)} 方可开始投票（{NOTICE_BASIS}）。")
     if now >= meeting.closes_at:
         problems.append(f"计划的投票截止时间 {_local(meeting.closes_at)} 已过，请另行召集会议。")
+    estate = session.get(Estate, meeting.estate_id)
+    if estate.ancillary_counted is None and rolls.ancillary_units(session, estate=estate):
+        problems.append(ANCILLARY_UNDECIDED)
     return problems
+
+
+ANCILLARY_UNDECIDED = ("业主名册中有单独登记的车位、储藏室，街道办事处尚未决定它们是否计入专有部分面积和业主人数"
+                       "（最高人民法院法释〔2009〕7号第二条；各地法院做法不一），请先在小区页面记录决定及理由。")
 
 
 POSTING = "在小区显著位置张贴会议通知（《北京市物业管理条例》第三十五条第四款）"
