@@ -203,6 +203,9 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/estates/{code}/owners"): scoped(
         answers(403, anon=401, residents_committee=200, street_office=200, **DRAFTERS(200)), answers(403, anon=401)),
     ("POST", "/api/estates/{code}/register"): scoped(answers(403, anon=401, **DRAFTERS(422)), answers(403, anon=401)),
+    # the street office records whether parking spaces and storage rooms count (no body: 422 once allowed)
+    ("PUT", "/api/estates/{code}/ancillary-rule"): scoped(answers(403, anon=401, street_office=422),
+                                                         answers(403, anon=401)),
     ("POST", "/estate/{code}/cards/download"): scoped(  # a forged download token: gone
         answers(403, anon=401, residents_committee=410, street_office=410), answers(403, anon=401), body="pickup"),
     # meetings and voting (the meeting, motion, ballot and record named do not exist: 404 once allowed)
