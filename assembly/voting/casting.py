@@ -19,7 +19,7 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput
-from assembly.register.models import RollMember, RollMemberUnit, Unit
+from assembly.register.models import Person, RollMember, RollMemberUnit, Unit
 from assembly.voting import meetings, transfers
 from assembly.voting.ballots import CHOICES, choices_defect
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -208,9 +208,11 @@ def cast_as_proxy(session: Session, *, meeting: Meeting, motion: Motion, princip
                         " / no confirmed authorisation in force names you for this member", code="proxy_not_confirmed")
     appointment = next(a for a in proxies.in_force(session, login=login) if a.member_key == member_key)
     chain = transfers.chains(session, meeting_id=meeting.id, member_keys=[member_key]).get(member_key, [])
-    if chain and chain[-1].registered_at > appointment.appointed_at:
-        raise Forbidden("被代理的房屋在授权之后已经登记转让，授权委托随之失效 / the unit was sold after the authorisation: "
-                        "it has lapsed", code="proxy_lapsed_by_sale")
+    signer = session.get(Person, appointment.appointed_by_person) if chain else None
+    if chain and (signer is None or signer.pseudonym not in chain[-1].holder_set):  # the signer sold: it lapsed
+        raise Forbidden("被代理的房屋已经登记转让，签署授权委托的业主不再享有这一表决权，委托随之失效 / the unit was "
+                        "sold: the owner who signed the authorisation no longer holds the vote, so it has lapsed",
+                        code="proxy_lapsed_by_sale")
     units = sorted(session.scalars(
         select(Unit.code).join(RollMemberUnit, RollMemberUnit.unit_id == Unit.id)
         .join(RollMember, RollMember.id == RollMemberUnit.member_id)
