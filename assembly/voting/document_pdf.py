@@ -162,7 +162,7 @@ def minutes_pdf(record: MeetingRecord) -> bytes:
     pdf.pair("纸质选票录入期", f"投票截止后 {meeting.paper_grace_days} 日内" if meeting.paper_grace_days
              else "不设（不收纸质选票）")
     pdf.pair("每户表决情况", "向本小区业主公告房号、面积和表决意见（不含姓名）" if meeting.publish_per_unit_results
-             else "不公告")
+             else "不向业主公开（个人信息保护法第十三条、第二十五条；业主大会议事规则未规定公开）")
     pdf.heading("三、议题及决议")
     for item in record.motions:
         total_area, total_heads = item.count("total")

@@ -17,6 +17,7 @@ from assembly.audit.models import AuditEntry
 from assembly.db import unit_of_work
 from assembly.voting.models import Motion
 
+from .meeting_world import estate_rules_publish_units
 from .web_world import make_voting_web
 
 
@@ -34,11 +35,11 @@ def _flat(text: str) -> str:
 
 
 def _announced(site, *, title="2026年第一次业主大会", motion_title="续聘物业服务企业",
-               candidates=("c1", "c2")) -> tuple[int, int]:
+               candidates=("c1", "c2"), publish_units: bool = False) -> tuple[int, int]:
     chair = site.staff("chair")
     closes = (site.clock.now + timedelta(days=30)).isoformat()
     created = chair.post("/api/estates/alpha/meetings", json={
-        "title": title, "closes_at": closes, "paper_grace_days": 0,
+        "title": title, "closes_at": closes, "paper_grace_days": 0, "publish_per_unit_results": publish_units,
         "motions": [{"item": 4, "title": motion_title, "text": "续聘三年。"},
                     {"item": 3, "title": "增补委员", "text": "选一名。", "kind": "election", "seats": 1,
                      "candidates": list(candidates)}]})
@@ -111,8 +112,9 @@ def test_minutes_record_the_dates_motions_objections_and_the_final_state(site):
     assert f"result.final第{_entries(site, motion)['result.final']}条" in final
 
 
-def test_totals_csv_is_exact_and_the_unit_lines_are_for_owners_only(site):
-    meeting, _motion = _announced(site)
+def test_totals_csv_is_exact_and_the_unit_lines_are_for_owners_only(site, monkeypatch):
+    estate_rules_publish_units(monkeypatch)
+    meeting, _motion = _announced(site, publish_units=True)
     rc = site.staff("rc-staff")
     response = rc.get(f"/estate/alpha/meetings/{meeting}/results.csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -149,11 +151,13 @@ def test_no_documents_of_a_draft_or_for_another_estate(site):
     assert chair.get(f"/estate/other/meetings/{meeting}/results.pdf").status_code == 404  # no such estate
 
 
-def test_titles_and_names_never_reach_a_spreadsheet_as_formulas(site):
+def test_titles_and_names_never_reach_a_spreadsheet_as_formulas(site, monkeypatch):
     """Issue #22: meeting titles, motion titles and candidate names were written unescaped into
     results.csv and units.csv, so a title drafted as a formula ran in every reader's spreadsheet."""
     title, motion_title = '=HYPERLINK("http://evil.example","点此查看")', "+cmd|' /C calc'!A0"
-    meeting, _motion = _announced(site, title=title, motion_title=motion_title, candidates=("@SUM(A1:A9)", "-2+3"))
+    estate_rules_publish_units(monkeypatch)
+    meeting, _motion = _announced(site, title=title, motion_title=motion_title, candidates=("@SUM(A1:A9)", "-2+3"),
+                                  publish_units=True)
     totals = site.staff("observer").get(f"/estate/alpha/meetings/{meeting}/results.csv")
     rows = list(csv.DictReader(io.StringIO(totals.text.removeprefix("\ufeff"))))
     assert {row["会议"] for row in rows} == {"'" + title}
