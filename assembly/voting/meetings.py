@@ -34,13 +34,17 @@ DRAFT, NOTICE, OPEN, CLOSING, PAPER, HELD, ANNOUNCED, FINAL = ("draft", "notice"
                                                                 "announced", "final")
 STATE_LABELS = {DRAFT: "草稿", NOTICE: "公告期", OPEN: "投票中", CLOSING: "投票已结束，正在计票",
                 PAPER: "投票已截止，纸质选票录入中", HELD: "纸质选票待复核，结果暂缓公告",
-                ANNOUNCED: "结果已公告（异议期）", FINAL: "结果已确定"}
+                ANNOUNCED: "结果已公告（异议期）", FINAL: "异议期已结束"}
 # The residents' committee's credit catalog counts "results not announced within 3 days of close"
 # (rules.md); the count runs by itself when the paper phase ends, so a grace of at most 3 days
 # keeps every announcement inside those 3 days (docs/decisions.md, "Paper ballots").
 MAX_PAPER_GRACE_DAYS = 3
 
 
+# After the objection period a decision is not beyond challenge (rules.md; docs/decisions.md, "Not final"):
+# what every page, document and notice says beside "异议期已结束" (the state FINAL keeps its code name).
+STILL_CHALLENGEABLE = ("街道办事处仍可以责令改正或者撤销本次决定（《北京市物业管理条例》第八条、第五十一条）；业"
+                       "主可以自知道或者应当知道之日起一年内请求人民法院撤销（法释〔2009〕7号第十二条）。")
 UNITS_NOT_PUBLISHED = "各户表决情况不向业主公开（个人信息保护法第十三条、第二十五条；业主大会议事规则未规定公开）"
 UNITS_PUBLISHED = "各户表决情况（房号、面积和表决意见，不含姓名）向本小区业主公告"
 

@@ -118,7 +118,7 @@ def test_the_whole_loop_through_pages(site, monkeypatch):
     assert chair.post(f"{motion_path}/objections/{objection}", data={"decision": "upheld"}).status_code == 303
     site.clock.advance(days=8)  # the objection period has run
     chair, owner = site.staff("chair"), site.owner("single")
-    assert "结果已确定" in owner.get(motion_path).text
+    assert "异议期已结束" in owner.get(motion_path).text
     final = chair.get(f"/api/estates/alpha/meetings/{meeting}").json()
     assert final["state"] == "final" and final["motions"][0]["result"]["participating"]["heads"] == 4
 
