@@ -15,7 +15,7 @@ from assembly.audit.models import AuditEntry
 from assembly.auth import accounts
 from assembly.auth.permissions import Role
 from assembly.db import unit_of_work
-from assembly.voting import meetings
+from assembly.voting import meetings, proxy_scans
 from assembly.voting.challenge import challenge_year_ends
 from assembly.voting.meetings import MotionDraft
 from assembly.voting.models import Meeting
@@ -143,8 +143,6 @@ def test_scans_are_erased_a_year_after_the_announcement_unless_a_case_is_open(we
 
 
 def test_a_scan_is_kept_while_an_objection_is_undecided(web):
-    from assembly.voting import proxy_scans
-
     base, appointment = _appoint(web)
     web.clock.pass_notice_period()
     assert web.staff("chair").post(f"{base}/open").status_code == 200
