@@ -106,9 +106,10 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from assembly.voting.pages import documented as documented_vote
 
     app.include_router(documented_vote)  # the page vote, described for programs
-    from assembly.voting import attachment_routes, document_routes, participation_routes, posting_routes
+    from assembly.voting import (attachment_routes, document_routes, legal_hold_routes, participation_routes,
+                                 posting_routes)
 
-    for module in (attachment_routes, participation_routes, posting_routes):
+    for module in (attachment_routes, participation_routes, posting_routes, legal_hold_routes):
         app.include_router(module.router)
         app.include_router(module.api_router)
     app.include_router(document_routes.router)

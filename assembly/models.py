@@ -52,6 +52,7 @@ def load_all_models() -> type[SQLModel]:
     import assembly.register.models  # noqa: F401
     import assembly.register.voter_models  # noqa: F401
     import assembly.voting.attachment_models  # noqa: F401
+    import assembly.voting.legal_hold_models  # noqa: F401
     import assembly.voting.models  # noqa: F401
     import assembly.voting.paper_models  # noqa: F401
     import assembly.voting.posting_models  # noqa: F401

@@ -50,7 +50,7 @@ TYPE_LABELS = {
     "ballots.opened": "公开选票承诺",
     "motion.closed": "议题表决结束",
     "result.announced": "公布结果",
-    "result.final": "最终结果",
+    "result.final": "异议期结束时的结果",
     "objection.filed": "提出异议",
     "objection.upheld": "异议成立",
     "objection.dismissed": "异议驳回",

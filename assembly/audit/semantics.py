@@ -369,7 +369,8 @@ class Ledger:
         if motion is None:
             return
         if not motion.announced or motion.final or motion.document is None:
-            self.fail("results.recount", index, "final result without an announced one, or twice", "最终结果没有先行公布，或重复")
+            self.fail("results.recount", index, "result.final (objection period ended) without an announced one, or twice",
+                      "异议期结束的结果（result.final）没有先行公布，或重复")
             return
         motion.final = True
         undecided = [at for at, state in motion.objections.items() if state == "filed"]

@@ -40,7 +40,7 @@ class MeetingBody(BaseModel):
     objection_days: int = Field(default=7, ge=1, le=60)
     proxy_limit: int = Field(default=3, ge=1, le=10)
     paper_grace_days: int = Field(default=3, ge=0, le=30)
-    publish_per_unit_results: bool = True
+    publish_per_unit_results: bool = False
     motions: list[MotionBody] = Field(min_length=1, max_length=30)
 
 

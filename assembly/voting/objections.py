@@ -1,6 +1,8 @@
-"""Objections 异议 during the objection period, their decision by the committee, and the final
-result 最终结果: an upheld objection voids the ballot objected to and the motion is recounted with
-the same tally(); once the period is over and every objection decided, the result is final."""
+"""Objections 异议 during the objection period, their decision by the committee, and the end of the
+period 异议期结束: an upheld objection voids the ballot objected to and the motion is recounted with
+the same tally(); once the period is over and every objection decided, `result.final` records the
+result as the period left it — not beyond challenge: the street office may still order it corrected
+or revoke it, and owners may sue within a year (meetings.STILL_CHALLENGEABLE)."""
 
 from __future__ import annotations
 
@@ -167,7 +169,8 @@ def finalize_if_due(session: Session, *, meeting: Meeting, now: datetime) -> boo
     estate = session.get(Estate, meeting.estate_id)
     notify.notify(session, estate=estate, event="result.final", actor=SYSTEM, now=now,
                   evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
-                  what=f"业主大会会议“{meeting.title}”异议期届满，表决结果确定：" + "；".join(lines) + "。")
+                  what=f"业主大会会议“{meeting.title}”异议期已结束，表决结果：" + "；".join(lines) + "。"
+                  + meetings.STILL_CHALLENGEABLE)
     return True
 
 

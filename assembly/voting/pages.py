@@ -79,7 +79,8 @@ def _form_page(request: Request, estate: Estate, *, error: str | None = None, va
     return render(request, "voting/new_meeting.html",
                   {"estate": estate, "error": error, "values": values or {}, "slots": range(1, MOTION_SLOTS + 1),
                    "item_names": ITEM_NAMES, "attachment_accept": attachments.ACCEPT,
-                   "if_published": meetings.open_if_published(now_for(request))}, status_code=status)
+                   "if_published": meetings.open_if_published(now_for(request)),
+                   "units_allowed": meetings.estate_rules_publish_units(estate)}, status_code=status)
 
 
 @router.get("/estate/{code}/meetings/new")
