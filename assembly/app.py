@@ -33,6 +33,7 @@ from assembly.runtime import get_engine
 from assembly.voting import (
     attachment_routes,
     document_routes,
+    legal_hold_routes,
     paper_pages,
     participation_routes,
     posting_routes,
@@ -110,7 +111,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(voting_api_router)
     app.include_router(voting_pages_router)
     app.include_router(documented_vote)  # the page vote, described for programs
-    for module in (attachment_routes, participation_routes, posting_routes):
+    for module in (attachment_routes, participation_routes, posting_routes, legal_hold_routes):
         app.include_router(module.router)
         app.include_router(module.api_router)
     app.include_router(document_routes.router)

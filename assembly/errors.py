@@ -36,6 +36,13 @@ class Conflict(AssemblyError):
     code = "conflict"
 
 
+class Gone(AssemblyError):
+    """It existed and was erased on purpose; the message says when and why."""
+
+    status = 410
+    code = "gone"
+
+
 class InvalidInput(AssemblyError):
     status = 422
     code = "invalid_input"

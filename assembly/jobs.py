@@ -6,6 +6,8 @@ Jobs, each run once a minute by the server (`assembly serve`) and by `run_due` i
               those without a paper phase, or whose paper phase is over (assembly.voting.closing);
 - `finalize`  end the objection period of every announced meeting whose period ran, with every
               objection decided (assembly.voting.objections);
+- `scans`     erase the proxy authorisations' scans of every meeting announced a year ago (the year
+              owners may sue in) with no objection undecided and no legal hold (assembly.voting.proxy_scans);
 - `card_ends` end the cards of sellers once no open meeting froze them (assembly.auth.card_ends);
 - `checkpoints` sign a checkpoint for every estate whose log grew (assembly.audit.service);
 - `pickups`   delete printed documents nobody downloaded in time (assembly.auth.pickups);
@@ -13,7 +15,7 @@ Jobs, each run once a minute by the server (`assembly serve`) and by `run_due` i
 - `deliver`   drain the outbox: owner notices to the message gateway and every other topic
               (assembly.events.outbox): on a loop of its own, so a slow receiver never delays a close.
 
-Every meeting's close and finalisation is a transaction of its own: one failing meeting is logged and
+Every meeting's close, finalisation and erasure is a transaction of its own: one failing meeting is logged and
 retried at the next run, never blocking the others. On PostgreSQL each job takes an advisory lock
 for its run, so with several server processes one runs it at a time and the others skip it. All jobs
 read one clock: the application's (`app.state.clock`, which tests move by hand).
@@ -39,7 +41,7 @@ from assembly.config import Settings
 from assembly.db import is_sqlite, unit_of_work
 from assembly.events import duties, outbox
 from assembly.events.bus import publish
-from assembly.voting import closing, objections
+from assembly.voting import closing, objections, proxy_scans
 from assembly.voting.models import Meeting
 
 log = logging.getLogger("assembly.jobs")
@@ -76,6 +78,11 @@ def finalize_results(engine: Engine, _settings: Settings, now: datetime) -> int:
                          action=objections.finalize_if_due, now=now)
 
 
+def erase_proxy_scans(engine: Engine, _settings: Settings, now: datetime) -> int:
+    return _each_meeting(engine, job="scans", query=proxy_scans.meetings_with_scans(now),
+                         action=proxy_scans.erase_if_due, now=now)
+
+
 def end_seller_cards(engine: Engine, _settings: Settings, now: datetime) -> int:
     with unit_of_work(engine) as session:
         return len(card_ends.end_former_owners(session, now=now))
@@ -102,10 +109,11 @@ def drain_outbox(engine: Engine, settings: Settings, now: datetime) -> int:
 
 # Order matters within one run: a close announces, then the seller cards it held may end, duties the
 # close did not settle are missed, then the log's growth is signed.
-JOBS = (Job("close", close_meetings), Job("finalize", finalize_results), Job("card_ends", end_seller_cards),
-        Job("duties", sweep_duties), Job("checkpoints", sign_checkpoints), Job("pickups", purge_pickups))
+JOBS = (Job("close", close_meetings), Job("finalize", finalize_results), Job("scans", erase_proxy_scans),
+        Job("card_ends", end_seller_cards), Job("duties", sweep_duties), Job("checkpoints", sign_checkpoints),
+        Job("pickups", purge_pickups))
 DELIVERY = (Job("deliver", drain_outbox),)
-MEETING_JOBS = JOBS[:2]  # what a moved clock makes due for meetings: close, finalize (tests run these)
+MEETING_JOBS = JOBS[:3]  # what a moved clock makes due for meetings: close, finalize, scans (tests run these)
 
 _LOCAL = threading.Lock()  # one run of a job at a time within this process (SQLite has one process)
 _RUNNING: set[str] = set()

@@ -16,10 +16,12 @@ import assembly.notify.owner_models  # noqa: F401
 import assembly.register.models  # noqa: F401
 import assembly.register.voter_models  # noqa: F401
 import assembly.voting.attachment_models  # noqa: F401
+import assembly.voting.legal_hold_models  # noqa: F401
 import assembly.voting.models  # noqa: F401
 import assembly.voting.paper_models  # noqa: F401
 import assembly.voting.posting_models  # noqa: F401
 import assembly.voting.proxy_models  # noqa: F401
+import assembly.voting.transfer_models  # noqa: F401
 
 
 def load_all_models() -> type[SQLModel]:

@@ -16,6 +16,7 @@ from assembly.events.catalog import Event, RegisterVersionApplied, ResultAnnounc
 from assembly.events.outbox import TOPICS, Topics
 from assembly.notify import gateway
 from assembly.notify import subscribers as notify_subscribers
+from assembly.voting import transfers
 
 # Held paper sheets (a result held because sheets handed in on time are not yet settled) are the
 # committee's to settle: within 3 days of the hold — as long as the longest grace period the law's
@@ -42,7 +43,9 @@ def install(bus: Bus = BUS, topics: Topics = TOPICS) -> None:
         if id(bus) in _installed:
             return
         topics.register(gateway.TOPIC)
-        bus.subscribe(RegisterVersionApplied, card_ends.on_register_version)  # a sale ends the seller's card
+        # a sale: the buyer gets the member's vote in open meetings, then the seller's card may end
+        bus.subscribe(RegisterVersionApplied, transfers.on_register_version)
+        bus.subscribe(RegisterVersionApplied, card_ends.on_register_version)
         notify_subscribers.subscribe(bus)  # owner notices, the residents' committee's records
         duties.install(bus, DUTIES)
         _installed.add(id(bus))

@@ -1,7 +1,7 @@
 """the platform's outbox and duties (the events issue); owner notices to send move into the outbox
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-05 08:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import assembly.models
 
 revision: str = '0018'
-down_revision: str | None = '0015'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

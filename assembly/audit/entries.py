@@ -208,6 +208,12 @@ FIELDS: dict[str, dict[str, Shape]] = {
         ),
         "totals": _SHARE,
     },
+    # a sale registered during voting moves a member's vote to the buyers (assembly/voting/transfers.py)
+    "roll.transferred": {"meeting": _text, "member": _text, "units": _list_of(_text, non_empty=True),
+                         "register_version": _count, "before": _list_of(_text, non_empty=True),
+                         "after": _list_of(_text, non_empty=True)},
+    # whether parking spaces and storage rooms count in the estate's votes (assembly/register/estates.py)
+    "estate.ancillary_rule": {"counted": _flag, "reason": _text},
     "ballot.cast": {"motion": _text, "member": _text, "by": _one_of(*BY), "commitment": _hex256, "time": _time},
     "ballots.opened": {
         "motion": _text,
@@ -231,6 +237,15 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "proxy.rejected": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.withdrawn": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.code_issued": {"meeting": _text, "proxy": _text, "serial": _count},
+    # the scans show identity numbers in clear (assembly/voting/proxy_scans.py): each opening, and the
+    # erasure a year after the announcement with no case open
+    "proxy.document_opened": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count,
+                              "document_sha256": _hex256},
+    "proxy.documents_erased": {"meeting": _text, "appointments": _list_of(_count, non_empty=True),
+                               "announced_at": _time, "kept_until": _time},
+    # a case about a meeting (assembly/voting/legal_holds.py): never its reason (typed by a person)
+    "legal_hold.recorded": {"meeting": _text},
+    "legal_hold.released": {"meeting": _text, "hold": _count},
     # the notice posted in the estate (assembly/voting/posting.py; Beijing Art. 35 ¶4): the photo by its SHA-256
     "meeting.posted": {"meeting": _text, "posted_at": _time, "photo_sha256": _hex256,
                       "media_type": _one_of("application/pdf", "image/jpeg", "image/png"), "earliest_open": _time},

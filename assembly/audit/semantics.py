@@ -20,6 +20,7 @@ from pathlib import Path
 from assembly.audit.entries import ballot_commitment, parse_time
 from assembly.audit.proxy_check import Authorisations
 from assembly.audit.report import Findings, Words
+from assembly.voting.ballots import superseded_by_transfer
 
 Recount = Callable[[dict], dict]
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # motion ids become file names
@@ -40,6 +41,7 @@ class _Roll:
     closes: datetime
     units_of: dict[str, frozenset[str]]
     totals: Mapping[str, object]
+    transfers: dict[str, list[datetime]] = field(default_factory=dict)  # member -> roll.transferred times
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Ledger:
         handler = {
             "register.version": self._register_version,
             "roll.frozen": self._roll_frozen,
+            "roll.transferred": self._roll_transferred,
             "voting.closed": self._voting_closed,
             "ballot.cast": self._ballot_cast,
             "ballots.opened": self._ballots_opened,
@@ -181,6 +184,25 @@ class Ledger:
             if motion in self.motions:
                 self.fail("roll", index, f"motion {motion} is on two rolls", f"议题 {motion} 出现在两份名册中")
             self.motions[str(motion)] = _Motion(roll)
+
+    def _roll_transferred(self, index: int, entry: Mapping[str, object]) -> None:
+        """A sale registered during voting: the member's later ballots replace the earlier holders'."""
+        roll = self.rolls.get(str(entry["meeting"]))
+        member = str(entry["member"])
+        if roll is None or member not in roll.units_of:
+            self.fail("roll", index, f"transfer of {member}, who is on no frozen roll of meeting {entry['meeting']}",
+                      f"转让移转的成员 {member} 不在会议 {entry['meeting']} 的冻结名册中")
+            return
+        if frozenset(entry["units"]) != roll.units_of[member]:  # type: ignore[arg-type]
+            self.fail("roll", index, f"transfer of {member} names other units than the frozen roll",
+                      f"成员 {member} 的转让移转所列房屋与冻结名册不符")
+        if not 1 <= int(entry["register_version"]) <= self.register_version:
+            self.fail("roll", index, f"transfer cites register version {entry['register_version']}, not logged before",
+                      f"转让移转引用的名册版本 {entry['register_version']} 此前未登记")
+        when = parse_time(entry["at"])
+        if not roll.opens <= when < roll.closes:
+            self.fail("roll", index, "a transfer outside the voting window", "转让移转不在投票期间内")
+        roll.transfers.setdefault(member, []).append(when)
 
     # --- ballots -------------------------------------------------------------------------
 
@@ -265,7 +287,11 @@ class Ledger:
                       f"{len(missing)} ballots never opened, the first is entry {missing[0]}",
                       f"有 {len(missing)} 张选票未公开，第一张为第 {missing[0]} 条")
         motion.ballots = opened
-        motion.order = sorted(opened, key=lambda at: (motion.casts[at].time, at))
+        order = sorted(opened, key=lambda at: (motion.casts[at].time, at))
+        # a seller's ballot a buyer's replaced is opened but not in the tally file (roll.transferred)
+        aside = superseded_by_transfer([(motion.casts[at].member, motion.casts[at].time) for at in order],
+                                       motion.roll.transfers) if motion.roll.transfers else set()
+        motion.order = [at for position, at in enumerate(order) if position not in aside]
         self.seen["opened"] += len(opened)
 
     # --- close, tally and results --------------------------------------------------------
@@ -343,7 +369,8 @@ class Ledger:
         if motion is None:
             return
         if not motion.announced or motion.final or motion.document is None:
-            self.fail("results.recount", index, "final result without an announced one, or twice", "最终结果没有先行公布，或重复")
+            self.fail("results.recount", index, "result.final (objection period ended) without an announced one, or twice",
+                      "异议期结束的结果（result.final）没有先行公布，或重复")
             return
         motion.final = True
         undecided = [at for at, state in motion.objections.items() if state == "filed"]

@@ -1,11 +1,14 @@
-"""A sale ends the seller's card 出售房屋后停用卖方的业主一卡通 (issue #3).
+"""A sale ends the seller's card 出售房屋后停用卖方的业主一卡通 (issue #3; issue #24 item 4).
 
 When a register version leaves a person owner of record of no unit in the estate, their card ends —
-once no meeting that froze them is still open. A meeting froze them when their pseudonym is in a
-member of its frozen roll; it is open from the moment voting opens until its result is announced
-(counting and paper entry included: the seller may still have to confirm a ballot or see the
-count). Until then the card keeps working, and what it reaches is what the frozen roll gives: the
-ballots of those meetings; every later meeting's roll is frozen from a register without them.
+once no meeting still needs it. A meeting froze them when their pseudonym is in a member of its
+frozen roll. It keeps the card
+- while its result is not announced and they still hold the vote of a member in it (a sale
+  registered during voting moves the vote to the buyer: voting.transfers; one registered after
+  close leaves the frozen roll as it was, and the seller may still have to see the count), and
+- while its objection period has not ended, when they cast a ballot in it: the seller keeps read
+  access to those meetings — their receipts, the verification, an objection "this is not my vote" —
+  but cannot cast (owners may sue within a year: SPC 法释〔2009〕7号 Art. 12).
 
 Runs in the register apply path (same transaction as the new version) and in the minute ticker
 (cards that waited for a meeting). Each ending is a `card.ended` audit entry, a security event,
@@ -15,7 +18,7 @@ and a notice to the owner.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
 from sqlmodel import Session
@@ -27,18 +30,20 @@ from assembly.auth.models import OwnerCard
 from assembly.events.bus import publish
 from assembly.events.catalog import CardEnded, RegisterVersionApplied
 from assembly.register.models import Ownership, Person, RegisterVersion, RollMember
-from assembly.voting.models import Meeting
+from assembly.voting import transfers
+from assembly.voting.models import Ballot, Meeting, Motion
 
 CARD_ENDED = "card.ended"
 REASON = "not_owner_of_record"
 
 
 def open_meetings(session: Session, *, estate_ids: list[int]) -> dict[int, list[Meeting]]:
-    """Per estate, the meetings whose roll is frozen and whose result is not yet announced."""
+    """Per estate, the meetings whose roll is frozen and whose result is not yet final (the
+    objection period of an announced one may still run)."""
     if not estate_ids:
         return {}
     rows = session.scalars(select(Meeting).where(Meeting.estate_id.in_(estate_ids), Meeting.opens_at.is_not(None),
-                                                 Meeting.announced_at.is_(None),
+                                                 Meeting.final_at.is_(None),
                                                  Meeting.roll_snapshot_id.is_not(None)).order_by(Meeting.id))
     found: dict[int, list[Meeting]] = defaultdict(list)
     for meeting in rows:
@@ -46,16 +51,52 @@ def open_meetings(session: Session, *, estate_ids: list[int]) -> dict[int, list[
     return found
 
 
-def frozen_in(session: Session, *, meetings: list[Meeting], pseudonym: str) -> list[Meeting]:
-    """Those of `meetings` whose frozen roll has a member this person is an owner of."""
+def _frozen_keys(session: Session, *, meetings: list[Meeting], pseudonym: str) -> dict[int, list[str]]:
+    """meeting id → the keys of the members of its frozen roll this person is an owner of."""
     if not meetings:
-        return []
+        return {}
     by_snapshot = {meeting.roll_snapshot_id: meeting for meeting in meetings}
     keys = session.execute(select(RollMember.snapshot_id, RollMember.member_key).where(
         RollMember.snapshot_id.in_(list(by_snapshot)), RollMember.member_key.contains(pseudonym)))
-    hit = {snapshot for snapshot, key in keys
-           if key.startswith("owners:") and pseudonym in key.removeprefix("owners:").split("+")}
-    return [meeting for meeting in meetings if meeting.roll_snapshot_id in hit]
+    found: dict[int, list[str]] = defaultdict(list)
+    for snapshot, key in keys:
+        if pseudonym in transfers.frozen_owners(key):
+            found[by_snapshot[snapshot].id].append(key)
+    return found
+
+
+def frozen_in(session: Session, *, meetings: list[Meeting], pseudonym: str) -> list[Meeting]:
+    """Those of `meetings` whose frozen roll has a member this person is an owner of."""
+    hit = _frozen_keys(session, meetings=meetings, pseudonym=pseudonym)
+    return [meeting for meeting in meetings if meeting.id in hit]
+
+
+def _objections_end(meeting: Meeting) -> datetime | None:
+    return meeting.announced_at + timedelta(days=meeting.objection_days) if meeting.announced_at else None
+
+
+def keeping(session: Session, *, meetings: list[Meeting], person: Person, now: datetime) -> list[Meeting]:
+    """Those of `meetings` that keep this former owner's card working (the module's two rules)."""
+    frozen = _frozen_keys(session, meetings=meetings, pseudonym=person.pseudonym)
+    if not frozen:
+        return []
+    voted = set(session.scalars(select(Motion.meeting_id).join(Ballot, Ballot.motion_id == Motion.id).where(
+        Motion.meeting_id.in_(list(frozen)), Ballot.cast_by_person == person.id)))
+    kept = []
+    for meeting in meetings:
+        keys = frozen.get(meeting.id)
+        if not keys:
+            continue
+        ends = _objections_end(meeting)
+        if meeting.id in voted and (ends is None or now < ends):
+            kept.append(meeting)
+            continue
+        if meeting.announced_at is None:
+            chains = transfers.chains(session, meeting_id=meeting.id, member_keys=keys)
+            held = (transfers.tenure(key, chains.get(key, []), person.pseudonym) for key in keys)
+            if any(tenure is not None and tenure.until is None for tenure in held):
+                kept.append(meeting)
+    return kept
 
 
 def former_owners(session: Session, *, estate_id: int | None = None) -> list[tuple[OwnerCard, Person, int]]:
@@ -76,10 +117,10 @@ def former_owners(session: Session, *, estate_id: int | None = None) -> list[tup
     return [(card, person, number) for card, person, number in session.execute(query)]
 
 
-def waiting_for(session: Session, *, person: Person) -> list[Meeting]:
-    """The open meetings that keep this former owner's card working (for their home page)."""
+def waiting_for(session: Session, *, person: Person, now: datetime) -> list[Meeting]:
+    """The meetings that keep this former owner's card working (for their home page)."""
     meetings = open_meetings(session, estate_ids=[person.estate_id]).get(person.estate_id, [])
-    return frozen_in(session, meetings=meetings, pseudonym=person.pseudonym)
+    return keeping(session, meetings=meetings, person=person, now=now)
 
 
 def on_register_version(session: Session, event: RegisterVersionApplied) -> None:
@@ -89,13 +130,13 @@ def on_register_version(session: Session, event: RegisterVersionApplied) -> None
 
 def end_former_owners(session: Session, *, now: datetime, actor: audit_log.Actor = audit_log.SYSTEM,
                       estate_id: int | None = None) -> list[OwnerCard]:
-    """End the cards of people who are no longer owners of record, unless an open meeting froze
-    them (those wait for the ticker). Returns the cards ended."""
+    """End the cards of people who are no longer owners of record, unless a meeting still keeps them
+    (those wait for the ticker). Returns the cards ended."""
     candidates = former_owners(session, estate_id=estate_id)
     meetings = open_meetings(session, estate_ids=sorted({card.estate_id for card, _p, _n in candidates}))
     ended = []
     for card, person, version in candidates:
-        if frozen_in(session, meetings=meetings.get(card.estate_id, []), pseudonym=person.pseudonym):
+        if keeping(session, meetings=meetings.get(card.estate_id, []), person=person, now=now):
             continue
         _end(session, card, reason=REASON, now=now)
         events.record(session, CARD_ENDED, estate_id=card.estate_id, subject=f"card:{card.id}", reason=REASON, at=now,

@@ -128,7 +128,7 @@ def _owner_context(request: Request, session, principal: Principal) -> dict:
     }
 
 
-def _home_extras(session, person: Person) -> dict:
+def _home_extras(session, person: Person, now) -> dict:
     """What the home page adds: the owner's notices, their co-owned units' voters, and — for a
     former owner — the open meetings their card still works for."""
     from assembly.auth.card_ends import waiting_for
@@ -138,7 +138,7 @@ def _home_extras(session, person: Person) -> dict:
         "notices": [(notice, owner_notices.EVENTS[notice.event], owner_notices.delivery(notice, person))
                     for notice in notices],
         "voters": _voters_by_unit(session, person),
-        "waiting_meetings": waiting_for(session, person=person),
+        "waiting_meetings": waiting_for(session, person=person, now=now),
     }
 
 
@@ -153,7 +153,7 @@ def _voters_by_unit(session, person: Person) -> dict:
 @router.get("/me", include_in_schema=False)
 def owner_home(request: Request, session: SessionDep, principal: Annotated[Principal, require(Action.OWNER_HOME)]):
     context = _owner_context(request, session, principal)
-    context.update(_home_extras(session, context["person"]))
+    context.update(_home_extras(session, context["person"], now_for(request)))
     context["welcome"] = request.query_params.get("welcome") == "1"
     context["notice"] = request.query_params.get("done")
     return render(request, "auth/owner_home.html", context)

@@ -80,7 +80,11 @@ class Action(StrEnum):
     RESULT_PUBLISH = "result.publish"
     VOTED_UNITS_READ = "voted_units.read"  # which units voted, never how
     PROXY_CONFIRM = "proxy.confirm"  # confirm or reject an authorisation, issue and reissue the proxy's code
-    PROXY_READ = "proxy.read"  # every authorisation of the estate and its signed document (read-only)
+    PROXY_READ = "proxy.read"  # every authorisation of the estate (read-only; the scan itself: PROXY_DOCUMENT_OPEN)
+    # the signed authorisation's scan shows identity numbers in clear: the committee people who decide
+    # on it (chair, members) and observers open it, each opening logged (assembly.voting.proxy_scans)
+    PROXY_DOCUMENT_OPEN = "proxy.document_open"
+    LEGAL_HOLD_RECORD = "legal_hold.record"  # record or release a case about a meeting (keeps what it needs)
     # residents' committee
     NOTIFICATION_RECEIVE = "notification.receive"
     OPINION_RECORD = "opinion.record"
@@ -118,7 +122,7 @@ _COMMITTEE_STAFF = {Action.REGISTER_KEEP, Action.OWNERS_READ, Action.MOTION_DRAF
                     Action.PAPER_BALLOTS_READ}
 # Confirming a proxy's authorisation is the committee's act: its elected chair and members, not its staff.
 _COMMITTEE = _COMMITTEE_STAFF | {Action.MOTION_PUBLISH, Action.MEETING_CONVENE, Action.RESULT_PUBLISH,
-                                 Action.PROXY_CONFIRM}
+                                 Action.PROXY_CONFIRM, Action.PROXY_DOCUMENT_OPEN, Action.LEGAL_HOLD_RECORD}
 _AUDITOR = {Action.ESTATE_READ_ALL, Action.AUDIT_VERIFY, Action.RESULTS_READ, Action.VOTED_UNITS_READ,
             Action.AUDIT_READ, Action.SECURITY_EVENTS_READ, Action.ACCOUNT_SELF, Action.MEETING_READ,
             Action.PROXY_READ, Action.PAPER_BALLOTS_READ}
@@ -134,13 +138,14 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     ),
     # Observers receive exports under the platform's confidentiality terms (audit-log.md); the
     # residents' committee and the street office read and verify on the platform.
-    Role.OBSERVER: frozenset(_AUDITOR | {Action.ASSEMBLY_SCORE, Action.AUDIT_EXPORT}),
+    Role.OBSERVER: frozenset(_AUDITOR | {Action.ASSEMBLY_SCORE, Action.AUDIT_EXPORT, Action.PROXY_DOCUMENT_OPEN}),
     Role.STREET_OFFICE: frozenset(
         _AUDITOR
         | {
             Action.ESTATE_ONBOARD, Action.REGISTER_CHECK, Action.CARD_ISSUE, Action.OWNERS_READ,
             Action.OBSERVER_APPOINT,
             Action.CREDIT_RECORD, Action.APPEAL_DECIDE, Action.REVOCATION_DECIDE, Action.RANKING_PUBLISH,
+            Action.LEGAL_HOLD_RECORD,
             Action.NOTIFICATION_RECEIVE, Action.ACCOUNT_MANAGE,
         }
     ),

@@ -21,7 +21,7 @@ EVENTS = {
     "result.announced": "表决结果公告",
     "result.held": "表决结果暂缓公告（纸质选票待复核）",
     "objection.filed": "业主提出异议",
-    "result.final": "表决结果确定",
+    "result.final": "异议期已结束",
 }
 
 

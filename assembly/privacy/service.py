@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.register.models import Estate, Ownership, Person, RegisterVersion, RollMember
+from assembly.voting.legal_hold_models import LegalHold
 from assembly.voting.models import Meeting, Motion, Objection
 
 RETENTION = timedelta(days=366)  # "at least a year", leap years included
@@ -94,7 +95,10 @@ def _undecided(session: Session, *, meeting_ids: list[int]) -> set[int]:
 
 def former_owners(session: Session, *, estate: Estate, held_meetings: frozenset[int] = frozenset()) -> list[FormerOwner]:
     """Every former owner of the estate, with when they left, the meetings they were on the roll of and
-    what holds their data (a meeting not final, an undecided objection, a case the operator named)."""
+    what holds their data (a meeting whose objection period has not ended, an undecided objection, a
+    case the operator named or the committee or street office recorded as a legal hold)."""
+    held_meetings = held_meetings | frozenset(session.scalars(select(LegalHold.meeting_id).where(
+        LegalHold.estate_id == estate.id, LegalHold.released_at.is_(None))))
     latest = session.scalar(select(RegisterVersion.id).where(RegisterVersion.estate_id == estate.id)
                             .order_by(RegisterVersion.number.desc()).limit(1))
     if latest is None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from assembly.area import AreaError, parse_area
 from assembly.plaintext import hidden_character
 from assembly.register import identity
-from assembly.register.columns import AREA_FIELDS, BY_FIELD
+from assembly.register.columns import AREA_FIELDS, BASES, BY_FIELD, KINDS, MAX_EVIDENCE_LENGTH
 from assembly.register.problems import Problem
 from assembly.register.rows import RegisterRow
 
@@ -98,6 +98,9 @@ def parse_row(
         problem("developer", "不是“是”或“否” / not yes or no")
         developer = False
 
+    basis, evidence, reseller, kind = _ownership_basis(values, problem)
+    # A bulk reseller's units count with the developer's (SPC Art. 17): a developer row, flagged.
+    developer = developer or reseller
     name_value = values.get("owner_name")
     id_value = values.get("id_number")
     phone_value = values.get("phone")
@@ -131,8 +134,39 @@ def parse_row(
         owner_name=owner_name,
         id_number=id_number,
         phone=phone,
+        basis=basis,
+        evidence=evidence,
+        reseller=reseller,
+        kind=kind,
     )
     return row, bad
+
+
+def _ownership_basis(values: dict[str, object], problem) -> tuple[str, str, bool, str]:
+    """The basis (registered or delivered, with the evidence), the bulk-reseller flag and the kind."""
+    basis_text = "" if values.get("basis") is None else _nfkc(str(values["basis"])).strip().lower()
+    basis = BASES.get(basis_text, "registered" if not basis_text else "")
+    if not basis:
+        problem("basis", f"“{_shown(basis_text)}”不是“登记”或“交付” / “{_shown(basis_text)}” is not registered or delivered")
+        basis = "registered"
+    evidence = "" if values.get("evidence") is None else " ".join(str(values["evidence"]).split())
+    if basis == "delivered" and not evidence:
+        problem("evidence", "依据为“交付”的业主须写明交付凭证（最高人民法院法释〔2009〕7号第一条第二款） / "
+                            "a delivered buyer needs the delivery evidence (SPC Art. 1 ¶2)")
+    elif len(evidence) > MAX_EVIDENCE_LENGTH:
+        problem("evidence", f"超过 {MAX_EVIDENCE_LENGTH} 个字 / longer than {MAX_EVIDENCE_LENGTH} characters")
+    elif hidden := hidden_character(evidence):
+        problem("evidence", f"含有不可见的控制字符（{hidden}），请删除 / holds an invisible control character ({hidden})")
+    reseller = _parse_flag(values.get("reseller"))
+    if reseller is None:
+        problem("reseller", "不是“是”或“否” / not yes or no")
+        reseller = False
+    kind_text = "" if values.get("kind") is None else _nfkc(str(values["kind"])).strip().lower()
+    kind = KINDS.get(kind_text, "dwelling" if not kind_text else "")
+    if not kind:
+        problem("kind", f"“{_shown(kind_text)}”不是住宅、车位或储藏室 / “{_shown(kind_text)}” is not dwelling, parking or storage")
+        kind = "dwelling"
+    return basis, evidence if basis == "delivered" else "", reseller, kind
 
 
 class _CellError(ValueError):

@@ -237,7 +237,7 @@ def show_lines(session: Session, *, estate_code: str, number: int | None, unit_c
             f"原因 reason: {entry.reason}  依据 evidence: {entry.evidence_ref}"
         )
     units = facts.version_facts(session, version_id=chosen.id)
-    members = rolls.version_members(session, version_id=chosen.id)
+    members = rolls.version_members(session, version_id=chosen.id, count_ancillary=estate.ancillary_counted)
     total_area = sum((member.area for member in members), Decimal(0))
     lines += [
         f"第 {chosen.number} 版 / version {chosen.number}:",

@@ -38,6 +38,16 @@ EXPECT_ID = (
 )
 EXPECT_PHONE = "电话号码：6-20 位数字，可含空格、- 和开头的 + / a phone number: 6-20 digits, spaces, - and a leading +"
 
+EXPECT_BASIS = ("登记或交付（空白为登记）：已办理不动产登记的业主填“登记”，已合法占有（交付）但尚未登记的买受人填“交付” / "
+                "registered or delivered (empty means registered): a buyer who took delivery but is not yet "
+                "registered is “delivered”")
+EXPECT_EVIDENCE = ("交付凭证的编号或说明（如交房确认书编号），依据为“交付”时必填，不超过 200 字 / the delivery evidence's "
+                   "reference (such as the handover certificate's number), required when the basis is delivered; "
+                   "at most 200 characters")
+EXPECT_RESELLER = "是或否（空白为否）：由包销人持有的房屋，与开发建设单位合计 / yes or no (empty means no): held by a bulk reseller"
+EXPECT_KIND = ("住宅、车位或储藏室（空白为住宅；商铺等其他专有部分也填住宅） / dwelling, parking or storage "
+               "(empty means dwelling; shops and other units too)")
+
 COLUMNS = (
     Column("unit", "房屋编号", "unit", EXPECT_UNIT),
     Column("registry", "不动产登记面积", "registry_area", EXPECT_AREA),
@@ -47,7 +57,15 @@ COLUMNS = (
     Column("owner_name", "业主姓名", "owner_name", EXPECT_NAME),
     Column("id_number", "证件号码", "id_number", EXPECT_ID),
     Column("phone", "联系电话", "phone", EXPECT_PHONE),
+    Column("basis", "取得依据", "basis", EXPECT_BASIS),
+    Column("evidence", "交付凭证", "delivery_evidence", EXPECT_EVIDENCE),
+    Column("reseller", "包销人", "bulk_reseller", EXPECT_RESELLER),
+    Column("kind", "房屋类型", "unit_kind", EXPECT_KIND),
 )
+BASES = {"登记": "registered", "registered": "registered", "交付": "delivered", "delivered": "delivered"}
+KINDS = {"住宅": "dwelling", "dwelling": "dwelling", "车位": "parking", "parking": "parking",
+         "储藏室": "storage", "storage": "storage"}
+MAX_EVIDENCE_LENGTH = 200
 BY_FIELD = {column.field: column for column in COLUMNS}
 AREA_FIELDS = ("registry", "survey", "contract")
 REQUIRED_FIELDS = ("unit", "owner_name", "id_number")
@@ -61,6 +79,10 @@ HEADER_ALIASES = {
     "owner_name": ("姓名", "业主", "name", "owner"),
     "id_number": ("身份证号码", "身份证号", "id", "id_no"),
     "phone": ("手机号码", "手机", "电话", "mobile"),
+    "basis": ("业主依据", "依据"),
+    "evidence": ("交付证明", "交付凭证编号", "evidence"),
+    "reseller": ("是否包销人", "包销", "reseller"),
+    "kind": ("类型", "kind"),
 }
 
 

@@ -23,6 +23,13 @@ def cross_row_problems(rows: list[tuple[int, RegisterRow, frozenset[str]]], writ
             continue
         first_number, first, first_bad = entries[0]
         for number, row, bad in entries[1:]:
+            for field in ("basis", "evidence", "kind"):
+                if field not in bad and field not in first_bad and getattr(row, field) != getattr(first, field):
+                    problems.append(Problem(
+                        number, header(field),
+                        f"房屋 {unit} 的{BY_FIELD[field].chinese}与第 {first_number} 行不一致 / "
+                        f"unit {unit}: {BY_FIELD[field].english} differs from row {first_number}",
+                        "同一房屋的各行一致 / the same on every row of a unit"))
             if "developer" in bad or "developer" in first_bad:
                 pass
             elif row.developer != first.developer:

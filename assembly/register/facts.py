@@ -26,9 +26,14 @@ class UnitFacts:
     survey: Decimal | None
     contract: Decimal | None
     owners: frozenset[str]  # id hashes
+    # issue #24 item 7: who is an owner, bulk resellers, parking spaces and storage rooms
+    basis: str = "registered"  # registered | delivered (SPC Art. 1 ¶2)
+    evidence: str = ""  # the delivery evidence's reference, for "delivered"
+    reseller: bool = False  # a bulk reseller's unit (developer is True too: SPC Art. 17)
+    kind: str = "dwelling"  # dwelling | parking | storage
 
     def describe(self) -> dict:
-        return {
+        described = {
             "developer": self.developer,
             "area": {
                 name: format_area(value)
@@ -37,6 +42,14 @@ class UnitFacts:
             },
             "owners": len(self.owners),
         }
+        # only what differs from the defaults: registers imported before keep their digest
+        if self.basis != "registered":
+            described |= {"basis": self.basis, "evidence": self.evidence}
+        if self.reseller:
+            described["reseller"] = True
+        if self.kind != "dwelling":
+            described["kind"] = self.kind
+        return described
 
 
 @dataclass
@@ -76,13 +89,19 @@ def version_facts(session: Session, *, version_id: int) -> dict[str, UnitFacts]:
             UnitRecord.area_registry,
             UnitRecord.area_survey,
             UnitRecord.area_contract,
+            UnitRecord.basis,
+            UnitRecord.evidence_ref,
+            UnitRecord.reseller,
+            UnitRecord.kind,
         )
         .join(Unit, Unit.id == UnitRecord.unit_id)
         .where(UnitRecord.version_id == version_id)
     )
     return {
-        code: UnitFacts(developer, registry, survey, contract, frozenset(owners.get(unit_id, ())))
-        for code, unit_id, developer, registry, survey, contract in session.execute(record_query)
+        code: UnitFacts(developer, registry, survey, contract, frozenset(owners.get(unit_id, ())), basis, evidence,
+                        reseller, kind)
+        for code, unit_id, developer, registry, survey, contract, basis, evidence, reseller, kind
+        in session.execute(record_query)
     }
 
 
@@ -100,13 +119,19 @@ def diff_versions(before: dict[str, UnitFacts], after: dict[str, UnitFacts]) -> 
     return diff
 
 
-def roll_units(facts: dict[str, UnitFacts]) -> list[rules.RollUnit]:
+ANCILLARY = frozenset({"parking", "storage"})  # 车位、储藏室 with their own registration
+
+
+def roll_units(facts: dict[str, UnitFacts], *, count_ancillary: bool | None = True) -> list[rules.RollUnit]:
+    """The units that vote: parking spaces and storage rooms only where the estate's setting counts
+    them (None, not decided: they do not count; opening a vote waits for the decision)."""
     return [
         rules.RollUnit(
             id=code,
             owners=unit.owners,
-            developer=unit.developer,
+            developer=unit.developer or unit.reseller,
             area=rules.unit_area(rules.UnitAreas(unit.registry, unit.survey, unit.contract))[0],
         )
         for code, unit in facts.items()
+        if count_ancillary or unit.kind not in ANCILLARY
     ]

@@ -15,6 +15,10 @@ and an area-unit suffix such as "(㎡)" do not matter):
                                     valid check character, a unified social credit code (a
                                     company), or a 5-30 character document number
     联系电话        phone           optional
+    取得依据        basis           optional; 登记/registered (empty) or 交付/delivered
+    交付凭证        delivery_evidence  required with 交付 (SPC Art. 1 ¶2)
+    包销人          bulk_reseller   optional; 是/否: counts with the developer (SPC Art. 17)
+    房屋类型        unit_kind       optional; 住宅/dwelling (empty), 车位/parking, 储藏室/storage
 
 A few common Chinese aliases are accepted too (see HEADER_ALIASES and docs/register-import.md).
 Every row is checked and every problem collected, then cross-row checks run (rows of a unit must

@@ -52,6 +52,12 @@ class Estate(SQLModel, table=True):
     address: str = Field(default="", max_length=200)
     committee_contact: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Whether parking spaces and storage rooms with their own registration count as 专有部分 in its
+    # votes (courts differ): None until decided, with the reason, who and when (register/estates.py).
+    ancillary_counted: bool | None = None
+    ancillary_reason: str = Field(default="", max_length=500)
+    ancillary_set_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ancillary_set_by: str = Field(default="", max_length=40)
 
 
 class Building(SQLModel, table=True):
@@ -116,6 +122,11 @@ class UnitRecord(SQLModel, table=True):
     area_registry: Decimal | None = Field(default=None, sa_type=ExactArea)
     area_survey: Decimal | None = Field(default=None, sa_type=ExactArea)
     area_contract: Decimal | None = Field(default=None, sa_type=ExactArea)
+    # who is an owner (issue #24 item 7; docs/register-import.md)
+    basis: str = Field(default="registered", max_length=10)  # registered | delivered (SPC Art. 1 ¶2)
+    evidence_ref: str = Field(default="", max_length=200)  # the delivery evidence, for "delivered"
+    reseller: bool = False  # held by a bulk reseller 包销人: counts with the developer (SPC Art. 17)
+    kind: str = Field(default="dwelling", max_length=10)  # dwelling | parking | storage
 
 
 class Ownership(SQLModel, table=True):

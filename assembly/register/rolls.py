@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -9,23 +10,24 @@ from sqlmodel import Session
 
 from assembly.errors import InvalidInput
 from assembly.register.bulk import bulk_insert
-from assembly.register.facts import UnitFacts, roll_units, version_facts
-from assembly.register.models import Estate, Ownership, Person, RegisterVersion, RollMember, RollMemberUnit, RollSnapshot, Unit
+from assembly.register.facts import ANCILLARY, roll_units, version_facts
+from assembly.register.models import (Estate, Ownership, Person, RegisterVersion, RollMember, RollMemberUnit, RollSnapshot, Unit,
+                                      UnitRecord)
 from assembly.register.service import latest_version
 from assembly.voting import rules
 
 
-def version_members(session: Session, *, version_id: int) -> list[rules.Member]:
-    """The voting members of a version, keyed by owner pseudonyms (what the log may see)."""
+def version_members(session: Session, *, version_id: int, count_ancillary: bool | None = True) -> list[rules.Member]:
+    """The voting members of a version, keyed by owner pseudonyms (what the log may see); parking
+    spaces and storage rooms only when `count_ancillary` (the estate's setting)."""
     facts = version_facts(session, version_id=version_id)
     pseudonyms = dict(session.execute(select(Person.id_hash, Person.pseudonym).join(
         Ownership, Ownership.person_id == Person.id).where(Ownership.version_id == version_id)).all())
     pseudonymous = {
-        code: UnitFacts(unit.developer, unit.registry, unit.survey, unit.contract,
-                        frozenset(pseudonyms[hashed] for hashed in unit.owners))
+        code: dataclasses.replace(unit, owners=frozenset(pseudonyms[hashed] for hashed in unit.owners))
         for code, unit in facts.items()
     }
-    return rules.derive_members(roll_units(pseudonymous))
+    return rules.derive_members(roll_units(pseudonymous, count_ancillary=count_ancillary))
 
 
 def freeze_roll(session: Session, *, estate: Estate, purpose: str, version: RegisterVersion | None = None) -> RollSnapshot:
@@ -33,7 +35,7 @@ def freeze_roll(session: Session, *, estate: Estate, purpose: str, version: Regi
     version = version or latest_version(session, estate_id=estate.id)
     if version is None:
         raise InvalidInput("该小区还没有业主名册 / the estate has no register yet", code="register_missing")
-    members = version_members(session, version_id=version.id)
+    members = version_members(session, version_id=version.id, count_ancillary=estate.ancillary_counted)
     snapshot = RollSnapshot(
         estate_id=estate.id,
         version_id=version.id,
@@ -58,3 +60,12 @@ def freeze_roll(session: Session, *, estate: Estate, purpose: str, version: Regi
     bulk_insert(session, RollMemberUnit.__table__, links)
     session.flush()
     return snapshot
+
+
+def ancillary_units(session: Session, *, estate: Estate) -> int:
+    """How many parking spaces and storage rooms the estate's latest register lists."""
+    version = latest_version(session, estate_id=estate.id)
+    if version is None:
+        return 0
+    return len(session.scalars(select(UnitRecord.unit_id).where(
+        UnitRecord.version_id == version.id, UnitRecord.kind.in_(sorted(ANCILLARY)))).all())

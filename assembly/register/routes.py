@@ -8,13 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from assembly.area import format_area
 from assembly.audit import store as audit_log
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, Role, estate_for, require, scope_to_estates
-from assembly.register import service
+from assembly.auth.web import now_for
+from assembly.register import estates, rolls, service
 from assembly.register.importer import parse_register
 from assembly.register.models import Community, District, Estate, StreetOffice
 from assembly.web.deps import SessionDep
@@ -24,6 +25,14 @@ router = APIRouter()
 DEFAULT_REASON = "导入业主名册 / register import"  # as `assembly register import` says
 
 
+class AncillaryRule(BaseModel):
+    """Whether parking spaces and storage rooms with their own registration count (None: undecided)."""
+
+    counted: bool | None
+    reason: str
+    set_at: str | None
+
+
 class RegisterSummary(BaseModel):
     estate: str
     name: str
@@ -31,6 +40,13 @@ class RegisterSummary(BaseModel):
     units: int
     members: int
     total_area: str
+    ancillary_units: int = 0  # parking spaces and storage rooms in the latest version
+    ancillary_rule: AncillaryRule | None = None
+
+
+class AncillaryRuleBody(BaseModel):
+    counted: bool
+    reason: str = Field(max_length=2000)
 
 
 def _summary(session, code: str) -> tuple[object, RegisterSummary]:
@@ -43,7 +59,14 @@ def _summary(session, code: str) -> tuple[object, RegisterSummary]:
         units=version.unit_count if version else 0,
         members=version.member_count if version else 0,
         total_area=format_area(version.total_area) if version else "0",
+        ancillary_units=rolls.ancillary_units(session, estate=estate),
+        ancillary_rule=ancillary_rule(estate),
     )
+
+
+def ancillary_rule(estate: Estate) -> AncillaryRule:
+    return AncillaryRule(counted=estate.ancillary_counted, reason=estate.ancillary_reason,
+                         set_at=estate.ancillary_set_at.isoformat() if estate.ancillary_set_at else None)
 
 
 @router.get("/api/estates/{code}", tags=["register"])
@@ -115,3 +138,16 @@ def import_register(request: Request, session: SessionDep,
             "members": outcome.version.member_count, "total_area": format_area(outcome.version.total_area),
             "diff": outcome.diff.as_dict()}
     return JSONResponse(body, status_code=201 if outcome.created else 200)
+
+
+@router.put("/api/estates/{code}/ancillary-rule", tags=["register"])
+def set_ancillary_rule(request: Request, session: SessionDep, body: AncillaryRuleBody,
+                       estate: Annotated[Estate, estate_for(Action.REGISTER_CHECK)],
+                       principal: CurrentPrincipal) -> AncillaryRule:
+    """The street office records whether parking spaces and storage rooms with their own
+    registration count as 专有部分 in the estate's votes, with the reason (SPC Art. 2; courts
+    differ): an `estate.ancillary_rule` entry; 409 `meeting_open_for_voting` during a vote."""
+    estates.set_ancillary_rule(
+        session, estate=estate, counted=body.counted, reason=body.reason, now=now_for(request),
+        actor=audit_log.Actor(principal.pseudonym or f"account-{principal.account_id}", str(principal.role.value)))
+    return ancillary_rule(estate)

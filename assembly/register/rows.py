@@ -19,6 +19,12 @@ class RegisterRow:
     owner_name: str = ""
     id_number: str = ""  # normalised (identity.normalize_id_number); hashed before storage
     phone: str | None = None
+    # Who is an owner (SPC 法释〔2009〕7号 Art. 1 ¶2; issue #24 item 7): "registered" (of record) or
+    # "delivered" (a buyer who took delivery, not yet registered) with the delivery evidence.
+    basis: str = "registered"
+    evidence: str = ""
+    reseller: bool = False  # held by a bulk reseller 包销人: counts with the developer (SPC Art. 17)
+    kind: str = "dwelling"  # dwelling | parking | storage (车位、储藏室: counted per the estate's setting)
 
     @property
     def building(self) -> str:

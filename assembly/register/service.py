@@ -72,19 +72,21 @@ def _group_units(rows: list[RegisterRow], hashes: Mapping[str, str]) -> dict[str
     for code, unit_rows in by_unit.items():
         first = unit_rows[0]
         for row in unit_rows[1:]:
-            if (row.developer, row.registry, row.survey, row.contract) != (
-                first.developer,
-                first.registry,
-                first.survey,
-                first.contract,
-            ):
+            if (row.developer, row.registry, row.survey, row.contract, row.basis, row.evidence, row.reseller,
+                    row.kind) != (first.developer, first.registry, first.survey, first.contract, first.basis,
+                                  first.evidence, first.reseller, first.kind):
                 raise InvalidInput(f"房屋 {code} 的各行面积或开发建设单位标记不一致 / unit {code}: rows disagree")
         owners = frozenset([hashes[row.id_number] for row in unit_rows if not row.developer])
         if not first.developer and not owners:
             raise InvalidInput(f"房屋 {code} 没有业主 / unit {code} has no owner")
         if first.registry is None and first.survey is None and first.contract is None:
             raise InvalidInput(f"房屋 {code} 没有面积 / unit {code} has no area")
-        facts = UnitFacts(first.developer, first.registry, first.survey, first.contract, owners)
+        if first.basis == "delivered" and not first.evidence.strip():
+            raise InvalidInput(f"房屋 {code} 的业主依据为交付，但没有交付凭证 / unit {code}: a delivered buyer needs "
+                               "the delivery evidence", code="delivery_evidence_missing")
+        facts = UnitFacts(first.developer or first.reseller, first.registry, first.survey, first.contract, owners,
+                          first.basis, first.evidence.strip() if first.basis == "delivered" else "", first.reseller,
+                          first.kind)
         units[code] = (facts, unit_rows)
     return units
 
@@ -243,7 +245,7 @@ def apply_register(
         return ApplyOutcome(previous, False, RegisterDiff())
     before = version_facts(session, version_id=previous.id) if previous else {}
     diff = diff_versions(before, new_facts)
-    members = rules.derive_members(roll_units(new_facts))
+    members = rules.derive_members(roll_units(new_facts, count_ancillary=estate.ancillary_counted))
 
     buildings = _ensure_buildings(session, estate.id, {code.split("-", 1)[0] for code in units})
     unit_ids = _ensure_units(session, estate.id, sorted(units), buildings)
@@ -270,6 +272,10 @@ def apply_register(
             "area_registry": facts.registry,
             "area_survey": facts.survey,
             "area_contract": facts.contract,
+            "basis": facts.basis,
+            "evidence_ref": facts.evidence,
+            "reseller": facts.reseller,
+            "kind": facts.kind,
         }
         for code, facts in new_facts.items()
     ]
@@ -290,7 +296,7 @@ def apply_register(
         units=len(units),
     )
     session.flush()
-    # a sale ends the seller's card: auth subscribes (assembly.wiring)
+    # a sale: voting moves a member's vote to the buyer, then auth ends the seller's card (assembly.wiring)
     publish(session, RegisterVersionApplied(estate_id=estate.id, at=now or utcnow(), actor=actor.id, role=actor.role,
                                             version=version.number))
     return ApplyOutcome(version, True, diff)

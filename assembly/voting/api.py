@@ -40,7 +40,7 @@ class MeetingBody(BaseModel):
     objection_days: int = Field(default=7, ge=1, le=60)
     proxy_limit: int = Field(default=3, ge=1, le=10)
     paper_grace_days: int = Field(default=3, ge=0, le=30)
-    publish_per_unit_results: bool = True
+    publish_per_unit_results: bool = False
     motions: list[MotionBody] = Field(min_length=1, max_length=30)
 
 
@@ -118,9 +118,10 @@ def my_ballots(meeting: IdPath, request: Request, session: views.SessionDep,
     keys = [h.member_key for h in held]
     return {
         "revote": found.revote, "revote_rule": casting.REVOTE_RULES[found.revote],
-        "members": [{"member": h.member_key, "units": list(h.units), "area": views.format_area(h.area)} for h in held],
-        "motions": [{"id": motion.id, "voted": {key: ballot.id for key, ballot in
-                                                casting.my_ballots(session, motion=motion, member_keys=keys).items()}}
+        "members": [{"member": h.member_key, "units": list(h.units), "area": views.format_area(h.area),
+                     **views.tenure_json(h)} for h in held],
+        "motions": [{"id": motion.id, "voted": {key: ballot.id for key, ballot in casting.my_ballots(
+            session, motion=motion, member_keys=keys, held=held).items()}}
                     for motion in meetings.motions_of(session, meeting=found)],
     }
 
@@ -155,8 +156,9 @@ def ballot_receipt(meeting: IdPath, motion: IdPath, ballot: IdPath, request: Req
 def receipt_text(request: Request, session, estate: Estate, meeting: int, motion: int, ballot: int, principal) -> str:
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
-    keys = [h.member_key for h in casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")]
-    mine = casting.ballot_for_receipt(session, motion=target, ballot_id=ballot, member_keys=keys)
+    held = casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")
+    mine = casting.ballot_for_receipt(session, motion=target, ballot_id=ballot, member_keys=[h.member_key for h in held],
+                                      held=held)
     return signed_receipt(request, estate_id=estate.id, index=mine.entry_index)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -80,3 +81,22 @@ def choices_defect(choices: Sequence[str], *, candidates: Collection[str], seats
     if any(choice not in candidates for choice in choices):
         return INVALID_CHOICES
     return None
+
+
+def superseded_by_transfer(casts: Sequence[tuple[str, object]], transfers: Mapping[str, Sequence[object]]) -> set[int]:
+    """The ballots a sale registered during voting set aside (民法典第二百七十三条第二款): `casts` are
+    (member, time) in any order, `transfers` the times from which each transferred member's ballot
+    passed to new holders. A member's ballots fall into periods cut at those times; the ballots of
+    the latest period that has any count (one of them, as resolve_ballots decides) and those of the
+    earlier periods are set aside: the seller's ballot stands until the buyer votes, whatever the
+    meeting's revote rule. Returns the indexes into `casts` set aside."""
+    periods: dict[str, list[tuple[int, int]]] = {}
+    for index, (member, when) in enumerate(casts):
+        moments = transfers.get(member)
+        if moments:
+            periods.setdefault(member, []).append((index, bisect_right(sorted(moments), when)))
+    aside: set[int] = set()
+    for found in periods.values():
+        latest = max(period for _index, period in found)
+        aside.update(index for index, period in found if period < latest)
+    return aside

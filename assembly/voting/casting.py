@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -20,11 +21,13 @@ from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput
 from assembly.events.bus import publish
 from assembly.events.catalog import BallotCast
-from assembly.register.models import RollMember, RollMemberUnit, Unit
-from assembly.voting import meetings
+from assembly.register.models import Person, RollMember, RollMemberUnit, Unit
+from assembly.voting import meetings, transfers
 from assembly.voting.ballots import CHOICES, choices_defect
 from assembly.voting.models import Ballot, Meeting, Motion
+from assembly.voting.transfer_models import RollTransfer
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHOICE_LABELS = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}
 REVOTE_RULES = {
     "last": "投票截止前可以重新投票，以最后一次投票为准。",
@@ -34,46 +37,96 @@ REVOTE_RULES = {
 
 @dataclass(frozen=True)
 class Holding:
-    """A voting member the owner belongs to, in a frozen roll: what one ballot carries."""
+    """A voting member the owner belongs to, in a frozen roll: what one ballot carries. `tenure` says
+    when the person held its vote when a sale registered during voting moved it (None: the whole
+    time, as frozen)."""
 
     member_key: str
     area: Decimal
     units: tuple[str, ...]
+    tenure: transfers.Tenure | None = None
+
+    @property
+    def sold(self) -> RollTransfer | None:
+        """The transfer that took this member's vote from the person (they may no longer cast it)."""
+        return self.tenure.ended_by if self.tenure else None
+
+    @property
+    def acquired(self) -> RollTransfer | None:
+        """The transfer that gave the person this member's vote (they bought during voting)."""
+        return self.tenure.acquired_by if self.tenure else None
+
+    def covers(self, ballot: Ballot) -> bool:
+        """Whether the ballot was cast while this person held the vote (theirs to see, not the
+        seller's or the buyer's)."""
+        return self.tenure is None or self.tenure.covers(ballot.cast_at)
 
 
-def holdings(session: Session, *, meeting: Meeting, pseudonym: str) -> list[Holding]:
-    """The members of the meeting's frozen roll whose owners of record include this person (several
-    units of the same owners are one member; units held with different co-owners are several)."""
-    if meeting.roll_snapshot_id is None or not pseudonym:
-        return []
+def _member_rows(session: Session, *, meeting: Meeting, where) -> dict[str, tuple[Decimal, list[str]]]:
     rows = session.execute(
         select(RollMember.member_key, RollMember.area, Unit.code)
         .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
         .join(Unit, Unit.id == RollMemberUnit.unit_id)
-        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, RollMember.member_key.contains(pseudonym))
-    )
+        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, where))
     found: dict[str, tuple[Decimal, list[str]]] = {}
     for key, area, code in rows:
-        if key.startswith("owners:") and pseudonym in key.removeprefix("owners:").split("+"):
-            found.setdefault(key, (area, []))[1].append(code)
-    return [Holding(key, area, tuple(sorted(units))) for key, (area, units) in sorted(found.items())]
+        found.setdefault(key, (area, []))[1].append(code)
+    return found
+
+
+def _holding(key: str, area: Decimal, units: list[str], chain: list[RollTransfer], pseudonym: str) -> Holding | None:
+    if not chain:
+        return Holding(key, area, tuple(sorted(units))) if pseudonym in transfers.frozen_owners(key) else None
+    held = transfers.tenure(key, chain, pseudonym)
+    return None if held is None else Holding(key, area, tuple(sorted(units)), held)
+
+
+def holdings(session: Session, *, meeting: Meeting, pseudonym: str) -> list[Holding]:
+    """The members of the meeting's frozen roll whose owners of record include this person (several
+    units of the same owners are one member; units held with different co-owners are several), and
+    those a sale registered during voting gave them; a member they sold during voting stays listed
+    (their earlier ballot, receipt and objection), marked `sold`."""
+    if meeting.roll_snapshot_id is None or not pseudonym:
+        return []
+    found = {key: value for key, value in _member_rows(
+        session, meeting=meeting, where=RollMember.member_key.contains(pseudonym)).items()
+        if pseudonym in transfers.frozen_owners(key)}
+    bought = [key for key in transfers.acquired_keys(session, meeting_id=meeting.id, pseudonym=pseudonym)
+              if key not in found]
+    if bought:
+        found |= _member_rows(session, meeting=meeting, where=RollMember.member_key.in_(bought))
+    known = transfers.chains(session, meeting_id=meeting.id, member_keys=list(found))
+    held = (_holding(key, area, units, known.get(key, []), pseudonym) for key, (area, units) in sorted(found.items()))
+    return [holding for holding in held if holding is not None]
 
 
 def holding_of(session: Session, *, meeting: Meeting, pseudonym: str, member_key: str) -> Holding | None:
-    """The one member a ballot names, if this person is among its owners of record: found through the
-    unique (snapshot, member key) index, never by scanning the roll (a cast runs one at a time)."""
-    if meeting.roll_snapshot_id is None or not pseudonym or not member_key.startswith("owners:") \
-            or pseudonym not in member_key.removeprefix("owners:").split("+"):
+    """The one member a ballot names, if this person is (or was, during this meeting's voting) among
+    its holders: found through the unique (snapshot, member key) index, never by scanning the roll
+    (a cast runs one at a time)."""
+    if meeting.roll_snapshot_id is None or not pseudonym or not member_key.startswith("owners:"):
         return None
-    rows = session.execute(
-        select(RollMember.area, Unit.code)
-        .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
-        .join(Unit, Unit.id == RollMemberUnit.unit_id)
-        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, RollMember.member_key == member_key)
-    ).all()
-    if not rows:
+    chain = transfers.chains(session, meeting_id=meeting.id, member_keys=[member_key]).get(member_key, [])
+    if pseudonym not in transfers.frozen_owners(member_key) and not any(pseudonym in t.holder_set for t in chain):
         return None
-    return Holding(member_key, rows[0][0], tuple(sorted(code for _area, code in rows)))
+    found = _member_rows(session, meeting=meeting, where=RollMember.member_key == member_key)
+    if member_key not in found:
+        return None
+    area, units = found[member_key]
+    return _holding(member_key, area, units, chain, pseudonym)
+
+
+def sold_during_voting(holding: Holding) -> Forbidden:
+    """The seller's refusal: the sale's registration date, and what stands (issue #24 item 4)."""
+    sold = holding.sold
+    day = sold.registered_at.astimezone(SHANGHAI)
+    return Forbidden(
+        f"{'、'.join(holding.units)} 已于 {day:%Y年%m月%d日} 登记转让（业主名册第 {sold.version_number} 版），"
+        "自登记之日起由买受人行使表决权，您不能再为它投票；您此前投的票仍然有效，除非买受人投票"
+        f"（民法典第二百七十三条第二款） / {', '.join(holding.units)} was sold, registered on {day:%Y-%m-%d} "
+        f"(register version {sold.version_number}): from then on the buyer votes for it and you may not; "
+        "your earlier ballot stands unless the buyer votes",
+        code="sold_during_voting")
 
 
 def ballot_object(motion: Motion, *, unit: str, choice: str | list[str], by: str) -> dict:
@@ -115,12 +168,19 @@ def cast(session: Session, *, meeting: Meeting, motion: Motion, principal: Princ
     if holding is None:
         raise Forbidden("您不在本次会议冻结的业主名册中，或不是该表决权的业主，不能投这一票"
                         " / you are not an owner of this member on the frozen roll", code="not_on_roll")
+    if holding.sold is not None:
+        raise sold_during_voting(holding)
     from assembly.register.voters import check_designated_voter  # co-owners' voter (rules.md, "The register")
 
-    check_designated_voter(session, estate_id=meeting.estate_id, member_key=member_key, person_id=principal.person_id)
+    if holding.acquired is None:  # the sellers' designation does not bind the buyers
+        check_designated_voter(session, estate_id=meeting.estate_id, member_key=member_key,
+                               person_id=principal.person_id)
     stored = _check_choice(motion, choice)
-    # Under "first" only the owner's own earlier ballot binds them: a proxy's never does (it ranks lower).
-    if meeting.revote == "first" and _voted(session, motion=motion, member_key=member_key, by=("owner", "paper")):
+    # Under "first" only the owner's own earlier ballot binds them: a proxy's never does (it ranks lower);
+    # nor does the seller's bind the buyer (their ballot replaces it: transfers.py).
+    since = holding.tenure.since if holding.tenure else None
+    if meeting.revote == "first" and _voted(session, motion=motion, member_key=member_key, by=("owner", "paper"),
+                                            since=since):
         raise Conflict("本次会议以第一次投票为准，您已经投过票，不能更改 / already voted (first ballot counts)",
                        code="already_voted")
     return _record(session, meeting=meeting, motion=motion, actor=meetings.actor_of(principal), member_key=member_key,
@@ -148,6 +208,13 @@ def cast_as_proxy(session: Session, *, meeting: Meeting, motion: Motion, princip
     if member_key not in {a.member_key for a in proxies.in_force(session, login=login)}:
         raise Forbidden("没有经业主委员会确认、仍然有效的授权委托让您代理这一表决权"
                         " / no confirmed authorisation in force names you for this member", code="proxy_not_confirmed")
+    appointment = next(a for a in proxies.in_force(session, login=login) if a.member_key == member_key)
+    chain = transfers.chains(session, meeting_id=meeting.id, member_keys=[member_key]).get(member_key, [])
+    signer = session.get(Person, appointment.appointed_by_person) if chain else None
+    if chain and (signer is None or signer.pseudonym not in chain[-1].holder_set):  # the signer sold: it lapsed
+        raise Forbidden("被代理的房屋已经登记转让，签署授权委托的业主不再享有这一表决权，委托随之失效 / the unit was "
+                        "sold: the owner who signed the authorisation no longer holds the vote, so it has lapsed",
+                        code="proxy_lapsed_by_sale")
     units = sorted(session.scalars(
         select(Unit.code).join(RollMemberUnit, RollMemberUnit.unit_id == Unit.id)
         .join(RollMember, RollMember.id == RollMemberUnit.member_id)
@@ -194,9 +261,12 @@ def _check_open(meeting: Meeting, motion: Motion, now: datetime) -> None:
         raise InvalidInput("议题不属于这次会议 / the motion is not of this meeting", code="motion_not_found")
 
 
-def _voted(session: Session, *, motion: Motion, member_key: str, by: tuple[str, ...]) -> bool:
-    return session.scalars(select(Ballot.id).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key,
-                                                   Ballot.by.in_(by))).first() is not None
+def _voted(session: Session, *, motion: Motion, member_key: str, by: tuple[str, ...],
+           since: datetime | None = None) -> bool:
+    query = select(Ballot.id).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key, Ballot.by.in_(by))
+    if since is not None:
+        query = query.where(Ballot.cast_at >= since)
+    return session.scalars(query).first() is not None
 
 
 def _record(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_log.Actor, member_key: str,
@@ -217,22 +287,30 @@ def _record(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_
     return ballot
 
 
-def my_ballots(session: Session, *, motion: Motion, member_keys: list[str]) -> dict[str, Ballot]:
-    """The latest ballot of each of these members on the motion (what the page says: voted or not)."""
+def my_ballots(session: Session, *, motion: Motion, member_keys: list[str],
+               held: list[Holding] | None = None) -> dict[str, Ballot]:
+    """The latest ballot of each of these members on the motion (what the page says: voted or not);
+    with `held`, only the ballots cast while the person held the member (a buyer does not see the
+    seller's ballot as theirs, nor the seller the buyer's)."""
     if not member_keys:
         return {}
     rows = session.scalars(select(Ballot).where(Ballot.motion_id == motion.id, Ballot.member_key.in_(member_keys))
                            .order_by(Ballot.cast_at, Ballot.entry_index))
+    tenure = {holding.member_key: holding for holding in held or []}
     latest: dict[str, Ballot] = {}
     for ballot in rows:
-        latest[ballot.member_key] = ballot
+        holding = tenure.get(ballot.member_key)
+        if holding is None or holding.covers(ballot):
+            latest[ballot.member_key] = ballot
     return latest
 
 
-def ballot_for_receipt(session: Session, *, motion: Motion, ballot_id: int, member_keys: list[str]) -> Ballot:
+def ballot_for_receipt(session: Session, *, motion: Motion, ballot_id: int, member_keys: list[str],
+                       held: list[Holding] | None = None) -> Ballot:
     ballot = session.scalars(select(Ballot).where(Ballot.id == ballot_id, Ballot.motion_id == motion.id,
                                                   Ballot.member_key.in_(member_keys or [""]))).first()
-    if ballot is None:
+    holding = next((h for h in held or [] if ballot is not None and h.member_key == ballot.member_key), None)
+    if ballot is None or (holding is not None and not holding.covers(ballot)):
         from assembly.errors import NotFound
 
         raise NotFound("没有找到您的这张选票 / no such ballot of yours", code="ballot_not_found")

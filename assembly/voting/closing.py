@@ -29,7 +29,7 @@ from assembly.audit.entries import format_time
 from assembly.events.bus import publish
 from assembly.events.catalog import MeetingEvent, ResultAnnounced, ResultHeld, VotingClosed
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit, UnitRecord
-from assembly.voting import meetings
+from assembly.voting import meetings, transfers
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.paper_models import CONFIRMED, PaperEntry, unsettled_entries
 from assembly.voting.pending import PendingSheet, could_change
@@ -277,7 +277,11 @@ def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: 
     ballots = _ballot_objects(motion, rows)
     openings = sorted(({"entry": entry, "member": member, "salt": salt.hex(), "ballot": ballot}
                        for (entry, member, salt, *_rest), ballot in zip(rows, ballots)), key=itemgetter("entry"))
-    document = _document(meeting, motion, units, ballots)
+    # Every ballot is opened; a seller's ballot a buyer's replaced (a sale registered during voting)
+    # is not in the tally file (transfers.py; the verifier applies the same rule from the log).
+    aside = transfers.superseded_entries(session, motion=motion)
+    counted = [ballot for (entry, *_rest), ballot in zip(rows, ballots) if entry not in aside] if aside else ballots
+    document = _document(meeting, motion, units, counted)
     data = tally_bytes(document)
     digest = hashlib.sha256(data).hexdigest()
     # The very function `assembly tally FILE` runs, on the document those bytes hold (json.loads of

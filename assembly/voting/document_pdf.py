@@ -10,7 +10,7 @@ from fpdf.enums import WrapMode
 
 from assembly.area import format_area
 from assembly.auth.pdf import A4_H, A4_W, BRAND, FONT, INK, LINE, MUTED, _Sheet, printable
-from assembly.voting import casting
+from assembly.voting import casting, meetings
 from assembly.voting.documents import MeetingRecord, MotionRecord, item_label
 from assembly.voting.meetings import SHANGHAI
 
@@ -129,7 +129,7 @@ def results_pdf(record: MeetingRecord) -> bytes:
     _header(pdf, record, "业主大会会议表决结果")
     pdf.pair("投票时间", f"{_when(meeting.opens_at)} 至 {_when(meeting.closes_at)}")
     pdf.pair("结果公告", _when(meeting.announced_at))
-    pdf.pair("当前状态", record.stage_label + (f"（{_when(meeting.final_at)} 确定）" if meeting.final_at else
+    pdf.pair("当前状态", record.stage_label + (f"（{_when(meeting.final_at)}）。{meetings.STILL_CHALLENGEABLE}" if meeting.final_at else
                                             f"（异议期至 {_when(record.objection_ends)}）"))
     for item in record.motions:
         pdf.heading(f"{item.motion.position}. {item.motion.title}")
@@ -154,7 +154,7 @@ def minutes_pdf(record: MeetingRecord) -> bytes:
                           ("告知社区居委会", meeting.rc_notified_at), ("投票开始", meeting.opens_at),
                           ("投票截止", meeting.closes_at), ("开票计票", meeting.closed_at),
                           ("结果公告", meeting.announced_at), ("异议期届满", record.objection_ends),
-                          ("结果确定", meeting.final_at)):
+                          ("异议期结束", meeting.final_at)):
         pdf.pair(label, _when(moment))
     pdf.heading("二、议事规则")
     pdf.pair("重新投票", casting.REVOTE_RULES[meeting.revote])
@@ -162,7 +162,7 @@ def minutes_pdf(record: MeetingRecord) -> bytes:
     pdf.pair("纸质选票录入期", f"投票截止后 {meeting.paper_grace_days} 日内" if meeting.paper_grace_days
              else "不设（不收纸质选票）")
     pdf.pair("每户表决情况", "向本小区业主公告房号、面积和表决意见（不含姓名）" if meeting.publish_per_unit_results
-             else "不公告")
+             else "不向业主公开（个人信息保护法第十三条、第二十五条；业主大会议事规则未规定公开）")
     pdf.heading("三、议题及决议")
     for item in record.motions:
         total_area, total_heads = item.count("total")
@@ -191,9 +191,9 @@ def minutes_pdf(record: MeetingRecord) -> bytes:
     pdf.heading("五、决议状态")
     state = f"{record.stage_label}。"
     if meeting.final_at:
-        state += f"异议期已满、异议均已处理，决议于 {_when(meeting.final_at)} 确定。"
+        state += f"异议期于 {_when(meeting.final_at)} 结束，异议均已处理。{meetings.STILL_CHALLENGEABLE}"
     else:
-        state += f"异议期至 {_when(record.objection_ends)}，期满且异议处理完毕后决议确定。"
+        state += f"异议期至 {_when(record.objection_ends)}，期满且异议处理完毕后异议期结束。"
     pdf.para(state)
     pdf.para(f"本记录由业主共同决策平台依据审计日志生成：{_when(record.generated_at)}。", size=8.5, color=MUTED)
     return bytes(pdf.output())

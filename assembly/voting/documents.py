@@ -56,7 +56,7 @@ def _figure(value: Decimal | int) -> str:
 
 @dataclass(frozen=True)
 class MotionRecord:
-    """One motion of the documents: its result as announced (or final), the reasons, and where to check it."""
+    """One motion of the documents: its result as announced (or as the objection period left it), the reasons, and where to check it."""
 
     motion: Motion
     result: dict
@@ -144,7 +144,7 @@ def item_label(motion: Motion) -> str:
 TOTALS_HEADER = (
     "会议", "议题序号", "议题", "事项", "表决方式", "候选人", "总面积", "总人数", "参与表决面积", "参与表决人数",
     "参与面积比例", "参与人数比例", "达到法定参与比例", "同意面积", "同意人数", "同意面积比例", "同意人数比例",
-    "反对面积", "反对人数", "弃权面积", "弃权人数", "结果", "计票文件SHA-256", "公告条目", "最终条目",
+    "反对面积", "反对人数", "弃权面积", "弃权人数", "结果", "计票文件SHA-256", "公告条目", "异议期结束条目",
 )
 
 

@@ -25,7 +25,7 @@ from assembly.voting import notice
 from assembly.voting.ballots import REVOTES
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.posting_models import NoticePosting
-from assembly.voting.rules import ITEM_NAMES, ITEMS, QUORUM, Count
+from assembly.voting.rules import ITEM_NAMES, ITEMS, QUORUM, UNIT_PUBLICATION_BASIS, Count, per_unit_publication_allowed
 
 SHANGHAI = notice.LOCAL
 NOTICE_DAYS = notice.NOTICE_DAYS
@@ -35,11 +35,43 @@ DRAFT, NOTICE, OPEN, CLOSING, PAPER, HELD, ANNOUNCED, FINAL = ("draft", "notice"
                                                                 "announced", "final")
 STATE_LABELS = {DRAFT: "草稿", NOTICE: "公告期", OPEN: "投票中", CLOSING: "投票已结束，正在计票",
                 PAPER: "投票已截止，纸质选票录入中", HELD: "纸质选票待复核，结果暂缓公告",
-                ANNOUNCED: "结果已公告（异议期）", FINAL: "结果已确定"}
+                ANNOUNCED: "结果已公告（异议期）", FINAL: "异议期已结束"}
 # The residents' committee's credit catalog counts "results not announced within 3 days of close"
 # (rules.md); the count runs by itself when the paper phase ends, so a grace of at most 3 days
 # keeps every announcement inside those 3 days (docs/decisions.md, "Paper ballots").
 MAX_PAPER_GRACE_DAYS = 3
+
+
+# After the objection period a decision is not beyond challenge (rules.md; docs/decisions.md, "Not final"):
+# what every page, document and notice says beside "异议期已结束" (the state FINAL keeps its code name).
+STILL_CHALLENGEABLE = ("街道办事处仍可以责令改正或者撤销本次决定（《北京市物业管理条例》第八条、第五十一条）；业"
+                       "主可以自知道或者应当知道之日起一年内请求人民法院撤销（法释〔2009〕7号第十二条）。")
+UNITS_NOT_PUBLISHED = "各户表决情况不向业主公开（个人信息保护法第十三条、第二十五条；业主大会议事规则未规定公开）"
+UNITS_PUBLISHED = "各户表决情况（房号、面积和表决意见，不含姓名）向本小区业主公告"
+
+
+def estate_rules_publish_units(estate: Estate) -> bool:
+    """Whether the rules the estate's assembly adopted provide for publishing each unit's choice.
+    The platform does not hold the estate's rules yet (the city-law-and-rules issue brings them):
+    until then no estate's rules do, and per-unit lines are published to no owner."""
+    return False
+
+
+def unit_publication_statement(meeting: Meeting) -> str:
+    """What the meeting page says about per-unit lines (zh; the catalogs translate it)."""
+    return UNITS_PUBLISHED if meeting.publish_per_unit_results else UNITS_NOT_PUBLISHED
+
+
+def check_unit_publication(estate: Estate, *, publish: bool) -> None:
+    """Refuse a meeting that would publish per-unit lines without the estate's rules providing for it."""
+    if publish and not per_unit_publication_allowed(estate_rules_provide=estate_rules_publish_units(estate)):
+        raise InvalidInput(
+            f"每户的表决意见属于个人信息，向全体业主公开须有法律依据或本人同意（{UNIT_PUBLICATION_BASIS}）；"
+            "本小区业主大会通过的议事规则没有规定公开，业主委员会不能设置公告每户表决情况"
+            " / each unit's choice is personal information: publishing it to all owners needs a legal basis or "
+            "consent (Personal Information Protection Law Arts. 13, 25), and no rules adopted by this estate's "
+            "assembly provide for it, so the committee cannot publish per-unit results",
+            code="unit_results_not_allowed")
 
 
 def actor_of(principal: Principal) -> audit_log.Actor:
@@ -130,7 +162,14 @@ def problems_before_open(session: Session, *, meeting: Meeting, now: datetime) -
                             f"最早 {_local(period.earliest_open)} 方可开始投票（{NOTICE_BASIS}）。")
     if now >= meeting.closes_at:
         problems.append(f"计划的投票截止时间 {_local(meeting.closes_at)} 已过，请另行召集会议。")
+    estate = session.get(Estate, meeting.estate_id)
+    if estate.ancillary_counted is None and rolls.ancillary_units(session, estate=estate):
+        problems.append(ANCILLARY_UNDECIDED)
     return problems
+
+
+ANCILLARY_UNDECIDED = ("业主名册中有单独登记的车位、储藏室，街道办事处尚未决定它们是否计入专有部分面积和业主人数"
+                       "（最高人民法院法释〔2009〕7号第二条；各地法院做法不一），请先在小区页面记录决定及理由。")
 
 
 POSTING = "在小区显著位置张贴会议通知（《北京市物业管理条例》第三十五条第四款）"
@@ -184,7 +223,7 @@ class MotionDraft:
 
 def create_meeting(session: Session, *, estate: Estate, principal: Principal, title: str, closes_at: datetime,
                    motions: list[MotionDraft], now: datetime, revote: str = "last", objection_days: int = 7,
-                   proxy_limit: int = 3, paper_grace_days: int = 3, publish_per_unit_results: bool = True) -> Meeting:
+                   proxy_limit: int = 3, paper_grace_days: int = 3, publish_per_unit_results: bool = False) -> Meeting:
     """A draft meeting with its motions (nothing is announced yet), logged as meeting.created."""
     title = title.strip()
     if not title or len(title) > 200:
@@ -199,6 +238,7 @@ def create_meeting(session: Session, *, estate: Estate, principal: Principal, ti
     if closes_at.tzinfo is None or closes_at <= earliest_open(now):
         raise InvalidInput(f"投票截止时间须晚于最早可开始投票的时间 {_local(earliest_open(now))} / closes too early",
                            code="closes_too_early")
+    check_unit_publication(estate, publish=publish_per_unit_results)
     if not motions:
         raise InvalidInput("至少需要一个议题 / at least one motion", code="motions_required")
     for draft in motions:

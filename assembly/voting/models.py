@@ -24,7 +24,7 @@ class Meeting(SQLModel, table=True):
     objection_days: int = 7  # 异议期
     proxy_limit: int = 3
     paper_grace_days: int = 3  # paper ballots entered within this many days after close
-    publish_per_unit_results: bool = True
+    publish_per_unit_results: bool = False  # only where the estate's rules provide (meetings.check_unit_publication)
     created_by: str = Field(max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

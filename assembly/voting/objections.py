@@ -1,6 +1,8 @@
-"""Objections 异议 during the objection period, their decision by the committee, and the final
-result 最终结果: an upheld objection voids the ballot objected to and the motion is recounted with
-the same tally(); once the period is over and every objection decided, the result is final."""
+"""Objections 异议 during the objection period, their decision by the committee, and the end of the
+period 异议期结束: an upheld objection voids the ballot objected to and the motion is recounted with
+the same tally(); once the period is over and every objection decided, `result.final` records the
+result as the period left it — not beyond challenge: the street office may still order it corrected
+or revoke it, and owners may sue within a year (meetings.STILL_CHALLENGEABLE)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import ObjectionDecided, ObjectionFiled, ResultFinal
 from assembly.register.models import Estate
-from assembly.voting import casting, meetings
+from assembly.voting import casting, meetings, transfers
 from assembly.voting.ballots import Cast, resolve_ballots
 from assembly.voting.models import Ballot, Meeting, Motion, Objection
 from assembly.voting.tally import _roll, tally
@@ -29,9 +31,11 @@ def period_ends(meeting: Meeting) -> datetime | None:
 
 
 def _entries_in_file_order(session: Session, motion: Motion) -> list[int]:
-    """The ballot.cast entry of each ballot of the tally file, in the file's order."""
-    return list(session.scalars(select(Ballot.entry_index).where(Ballot.motion_id == motion.id)
-                                .order_by(Ballot.cast_at, Ballot.entry_index)))
+    """The ballot.cast entry of each ballot of the tally file, in the file's order (without those a
+    later holder's ballot replaced after a sale registered during voting: transfers.py)."""
+    aside = transfers.superseded_entries(session, motion=motion)
+    return [entry for entry in session.scalars(select(Ballot.entry_index).where(Ballot.motion_id == motion.id)
+                                               .order_by(Ballot.cast_at, Ballot.entry_index)) if entry not in aside]
 
 
 def counted_document(session: Session, *, motion: Motion) -> tuple[dict, list[int]]:
@@ -171,7 +175,8 @@ def finalize_if_due(session: Session, *, meeting: Meeting, now: datetime) -> boo
     estate = session.get(Estate, meeting.estate_id)
     publish(session, ResultFinal(
         estate_id=estate.id, at=now, meeting_id=meeting.id, evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
-        description=f"业主大会会议“{meeting.title}”异议期届满，表决结果确定：" + "；".join(lines) + "。"))
+        description=f"业主大会会议“{meeting.title}”异议期已结束，表决结果：" + "；".join(lines) + "。"
+                    + meetings.STILL_CHALLENGEABLE))
     return True
 
 

@@ -79,7 +79,8 @@ def _form_page(request: Request, estate: Estate, *, error: str | None = None, va
     return render(request, "voting/new_meeting.html",
                   {"estate": estate, "error": error, "values": values or {}, "slots": range(1, MOTION_SLOTS + 1),
                    "item_names": ITEM_NAMES, "attachment_accept": attachments.ACCEPT,
-                   "if_published": meetings.open_if_published(now_for(request))}, status_code=status)
+                   "if_published": meetings.open_if_published(now_for(request)),
+                   "units_allowed": meetings.estate_rules_publish_units(estate)}, status_code=status)
 
 
 @router.get("/estate/{code}/meetings/new")
@@ -176,7 +177,7 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
     row = next(r for r in context["rows"] if r["motion"].id == motion.id)
     held = casting.holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "") \
         if principal.may(Action.VOTE) else []
-    voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held])
+    voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held], held=held)
     from assembly.register import voters  # co-owners' voter: the others see the unit, not the form
 
     others = {h.member_key: voters.designated_voter(session, estate_id=estate.id, member_key=h.member_key) for h in held}

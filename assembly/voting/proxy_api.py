@@ -1,6 +1,7 @@
 """The JSON API of proxies 代理人: owners appoint (multipart, with the signed authorisation) and
 withdraw; the committee confirms (the first confirmation answers the proxy's login code, once),
-rejects and reissues codes; the committee and auditors read every authorisation and its document;
+rejects and reissues codes; the committee and auditors read every authorisation, and the deciding
+committee person and observers open its scan (each opening logged: assembly.voting.proxy_scans);
 a logged-in proxy reads their meeting and votes for the members they represent. Errors are
 {error: {code, message}}; the services decide."""
 
@@ -18,12 +19,13 @@ from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estat
 from assembly.auth.web import now_for
 from assembly.errors import Forbidden, InvalidInput, NotFound
 from assembly.register.models import Estate
-from assembly.voting import casting, meetings, proxies, views
+from assembly.db import unit_of_work
+from assembly.voting import casting, meetings, proxies, proxy_scans, views
 from assembly.voting.api import IdPath, _meeting, signed_receipt
 from assembly.voting.models import Ballot, Meeting
 from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 from assembly.web.bodies import takes_files
-from assembly.web.deps import FormDep
+from assembly.web.deps import FormDep, in_write_turn
 from assembly.web.openapi import files
 
 router = APIRouter(prefix="/api/estates/{code}/meetings/{meeting}", tags=["proxies"])
@@ -48,7 +50,9 @@ def appointment_json(session, appointment: ProxyAppointment, *, base: str, full:
         "proxy_name": login.name if full else proxies.identity.mask_name(login.name),
         "appointed_at": appointment.appointed_at.isoformat(), "entry": appointment.entry_index,
         "document": {"sha256": appointment.document_sha256, "type": appointment.document_type,
-                     "size": appointment.document_size},
+                     "size": appointment.document_size,
+                     "erased_at": appointment.document_erased_at.isoformat() if appointment.document_erased_at
+                     else None},
         "decided_at": (appointment.confirmed_at or appointment.rejected_at).isoformat()
         if (appointment.confirmed_at or appointment.rejected_at) else None,
         "reject_reason": appointment.reject_reason,
@@ -126,9 +130,31 @@ def all_proxies(meeting: IdPath, request: Request, session: views.SessionDep,
             responses=files("the signed authorisation, with the type its bytes proved",
                             *proxies.DOCUMENT_TYPES.values()))
 def document(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
-             estate: Annotated[Estate, estate_for(Action.PROXY_READ)]):
-    found = _published(request, session, estate, meeting)
-    return document_response(proxies.get_appointment(session, meeting=found, appointment_id=appointment))
+             principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_READ)]):
+    """The scan, for the committee person deciding on it and observers (403 for others, 410 once erased)."""
+    return open_document(request, session, estate, principal, meeting_id=meeting, appointment_id=appointment)
+
+
+def open_document(request: Request, session, estate: Estate, principal: Principal, *, meeting_id: int,
+                  appointment_id: int) -> Response:
+    """Check who opens it, answer 410 for an erased scan, log the opening, then send it. The log
+    entry is a short write of its own in the process's write turn (the request's transaction is a
+    read: web/deps.py in_write_turn), committed before a byte of the scan leaves."""
+    proxy_scans.check_opener(principal)
+    found = _published(request, session, estate, meeting_id)
+    target = proxies.get_appointment(session, meeting=found, appointment_id=appointment_id)
+    proxy_scans.check_may_open(principal, target)
+    if target.document_erased_at is not None:
+        raise proxy_scans.erased_answer(target)
+    engine, now = request.app.state.engine, now_for(request)
+
+    def log() -> None:
+        with unit_of_work(engine) as writing:
+            proxy_scans.log_opening(writing, meeting=writing.get(Meeting, found.id),
+                                    appointment=writing.get(ProxyAppointment, target.id), principal=principal, now=now)
+
+    in_write_turn(engine, log)
+    return document_response(target)
 
 
 def document_response(appointment: ProxyAppointment) -> Response:

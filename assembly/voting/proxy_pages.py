@@ -18,7 +18,7 @@ from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
 from assembly.register.identity import mask_name
 from assembly.register.models import Estate
-from assembly.voting import casting, meetings, proxies, proxy_api, views
+from assembly.voting import casting, meetings, proxies, proxy_api, proxy_scans, views
 from assembly.voting.api import IdPath
 from assembly.voting.models import Meeting
 from assembly.voting.proxy_models import ProxyLogin
@@ -90,6 +90,7 @@ def _list_page(request: Request, session, estate: Estate, meeting: Meeting, prin
     return render(request, "proxy/list.html", {
         "estate": estate, "meeting": meeting, "rows": rows, "status": proxies.status, "labels": proxies.STATUS_LABELS,
         "may_confirm": principal.may(Action.PROXY_CONFIRM), "error": error,
+        "may_open": lambda appointment: proxy_scans.may_open(principal, appointment),
         "notice": request.query_params.get("done")}, status_code=status)
 
 
@@ -101,9 +102,8 @@ def list_page(meeting: IdPath, request: Request, session: views.SessionDep, prin
 
 @router.get("/estate/{code}/meetings/{meeting}/proxies/{appointment}/document")
 def document(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
-             estate: Annotated[Estate, estate_for(Action.PROXY_READ)]):
-    found = proxy_api._published(request, session, estate, meeting)
-    return proxy_api.document_response(proxies.get_appointment(session, meeting=found, appointment_id=appointment))
+             principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_READ)]):
+    return proxy_api.open_document(request, session, estate, principal, meeting_id=meeting, appointment_id=appointment)
 
 
 def _slip(request: Request, estate: Estate, meeting: Meeting, login: ProxyLogin, code: str):

@@ -41,6 +41,8 @@ def frozen_roll(meeting: api.IdPath, request: Request, session: views.SessionDep
     return {"meeting": found.id, "register_version_id": snapshot.version_id,
             "frozen_at": snapshot.frozen_at.isoformat(),
             "total": {"area": format_area(snapshot.total_area), "heads": snapshot.total_heads},
+            # whether parking spaces and storage rooms count, as the estate decided (issue #24 item 7)
+            "ancillary_rule": {"counted": estate.ancillary_counted, "reason": estate.ancillary_reason},
             "members": [{"member": key, "units": units.get(member_id, []), "area": format_area(area), "heads": heads}
                         for member_id, key, area, heads in members]}
 

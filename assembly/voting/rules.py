@@ -34,6 +34,12 @@ MAJOR = Fraction(3, 4)  # 第六项至第八项：参与表决面积和人数均
 HALF = Fraction(1, 2)  # 其他事项：过半数 (more than half, not half)
 BASIS = "民法典第二百七十八条第二款"
 
+# Each unit's choice is personal information 个人信息: publishing it to every owner needs a legal
+# basis or the person's consent (个人信息保护法第十三条), and the law's own duty of confidentiality
+# bars disclosing it otherwise (第二十五条). The estate's rules adopted by the assembly
+# (议事规则, 民法典第二百七十八条第一款第一项) are that basis when they provide for publication.
+UNIT_PUBLICATION_BASIS = "《个人信息保护法》第十三条、第二十五条"
+
 # Sums of areas must never round silently: this context raises instead of rounding.
 EXACT = decimal.Context(
     prec=decimal.MAX_PREC,
@@ -47,6 +53,13 @@ def exact_sum(areas: Iterable[Decimal]) -> Decimal:
     """The sum of areas, exact however many and however large."""
     with decimal.localcontext(EXACT):
         return sum(areas, Decimal(0))
+
+
+def per_unit_publication_allowed(*, estate_rules_provide: bool) -> bool:
+    """Whether a meeting may publish each unit's room, area and choice to the estate's owners: only
+    where the rules the assembly adopted provide for it (UNIT_PUBLICATION_BASIS); never by default,
+    never by the committee's choice alone."""
+    return estate_rules_provide
 
 
 # --- The register 业主名册 -------------------------------------------------------------------

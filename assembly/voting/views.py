@@ -115,6 +115,7 @@ def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: dat
         "id": meeting.id, "estate": estate.code, "title": meeting.title, "state": stage,
         "revote": meeting.revote, "objection_days": meeting.objection_days, "proxy_limit": meeting.proxy_limit,
         "paper_grace_days": meeting.paper_grace_days, "publish_per_unit_results": meeting.publish_per_unit_results,
+        "unit_results_rule": meetings.unit_publication_statement(meeting),
         **{name: (getattr(meeting, name).isoformat() if getattr(meeting, name) else None)
            for name in ("created_at", "published_at", "rc_notified_at", "opens_at", "closes_at", "closed_at",
                         "announced_at", "final_at")},
@@ -174,8 +175,9 @@ def no_unit_results(meeting: Meeting) -> Conflict:
                         f"results come with the count, planned for {until.isoformat()} (earlier if the committee "
                         f"declares entry finished)",
                         code="unit_results_not_counted_yet", detail={"counted_by": until.isoformat()})
-    return Conflict("本次会议的议事规则规定不公布每户的表决情况 / this meeting does not publish per-unit results",
-                    code="unit_results_not_published")
+    return Conflict(f"{meetings.UNITS_NOT_PUBLISHED} / per-unit choices are not published to owners: they are "
+                    "personal information (Personal Information Protection Law Arts. 13, 25) and the estate's rules "
+                    "adopted by the assembly do not provide for publishing them", code="unit_results_not_published")
 
 
 VOTE_FORM = {  # the page vote, for programs: its form fields and the redirect that names the ballot
@@ -194,6 +196,17 @@ VOTE_ANSWERS = {
               ("X-Ballot-Entry", "index of its ballot.cast log entry"),
               ("X-Ballot-Commitment", "its commitment, as logged"))}},
 }
+
+
+def tenure_json(holding) -> dict:
+    """A member sold or bought during voting: when the sale was registered, and in which version."""
+    if holding.sold is not None:
+        return {"sold": {"registered_at": holding.sold.registered_at.isoformat(),
+                         "register_version": holding.sold.version_number}}
+    if holding.acquired is not None:
+        return {"acquired": {"registered_at": holding.acquired.registered_at.isoformat(),
+                             "register_version": holding.acquired.version_number}}
+    return {}
 
 
 def with_ballot_headers(response, ballot):

@@ -1,5 +1,6 @@
-"""A sale ends the seller's card: at once when no open meeting froze them, otherwise after the last
-such meeting's result is announced (the minute ticker); `card.ended` entries and the owner's notice."""
+"""A sale ends the seller's card: at once when no meeting needs it, otherwise — for a meeting they
+voted in — once its objection period has ended (the minute ticker; issue #24 item 4: before, at the
+announcement); `card.ended` entries and the owner's notice."""
 
 from __future__ import annotations
 
@@ -96,7 +97,17 @@ def test_a_log_with_card_ended_verifies_offline(session, world, issuer, kit, tmp
     assert report.ok, report.render_text("en")
 
 
-def test_a_card_of_a_seller_frozen_in_an_open_meeting_waits_for_its_announcement(session, world, issuer, kit):
+def _vote(session, world, meeting, person, now):
+    """The seller votes before the sale: what keeps their card (issue #24 item 4)."""
+    principal = Principal(kind="owner", role=Role.OWNER, estate_ids=frozenset({world.alpha.estate.id}),
+                          person_id=person.id, pseudonym=person.pseudonym, display_name=person.name)
+    (motion,) = meetings.motions_of(session, meeting=meeting)
+    casting.cast(session, meeting=meeting, motion=motion, principal=principal, member_key=f"owners:{person.pseudonym}",
+                 choice="agree", idempotency_key="seller", now=now)
+
+
+def test_a_card_of_a_seller_who_voted_in_an_open_meeting_waits_for_its_objection_period(session, world, issuer,
+                                                                                         kit):
     seller = world.alpha.owners[0]
     issued = kit.issue(session, seller, issuer)
     start = (utcnow() + timedelta(seconds=1)).replace(microsecond=0)
@@ -109,13 +120,14 @@ def test_a_card_of_a_seller_frozen_in_an_open_meeting_waits_for_its_announcement
     opened = meetings.earliest_open(start)
     meetings.open_voting(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=opened)
 
+    _vote(session, world, meeting, seller.person, opened + timedelta(minutes=30))
     _sell(session, world, kit, now=opened + timedelta(hours=1))
-    assert issued.card.revoked_at is None  # the meeting froze them: the card keeps working for it
-    assert card_ends.waiting_for(session, person=seller.person) == [meeting]
+    assert issued.card.revoked_at is None  # they voted in the meeting: the card keeps working for it
+    assert card_ends.waiting_for(session, person=seller.person, now=opened + timedelta(hours=2)) == [meeting]
     assert cards.card_by_token(session, issued.token).id == issued.card.id
-    # and what it reaches is the frozen roll: the seller still holds their member in this meeting
+    # and what it reaches is the frozen roll, read-only: the member they sold, with their ballot
     (held,) = casting.holdings(session, meeting=meeting, pseudonym=seller.person.pseudonym)
-    assert held.units == ("1-1-101",)
+    assert held.units == ("1-1-101",) and held.sold is not None
     # the ticker's duty leaves it alone while the meeting is open
     assert card_ends.end_former_owners(session, now=opened + timedelta(days=1)) == []
 
@@ -125,11 +137,13 @@ def test_a_card_of_a_seller_frozen_in_an_open_meeting_waits_for_its_announcement
         if meeting.announced_at is not None:
             break
     assert meeting.announced_at is not None
-    ended = card_ends.end_former_owners(session, now=later + timedelta(hours=4))
+    assert card_ends.end_former_owners(session, now=later + timedelta(hours=4)) == []  # objection period
+    ends = meeting.announced_at + timedelta(days=meeting.objection_days)
+    ended = card_ends.end_former_owners(session, now=ends)
     assert ended == [issued.card] and issued.card.revoked_at is not None
     (entry,) = _ended_entries(session, world.alpha.estate)
     assert entry["actor"] == {"id": "system", "role": "system"}
-    assert card_ends.end_former_owners(session, now=later + timedelta(hours=5)) == []
+    assert card_ends.end_former_owners(session, now=ends + timedelta(hours=1)) == []
 
 
 def test_the_ticker_ends_waiting_cards_and_their_sessions(engine_copy, kit):
@@ -151,14 +165,18 @@ def test_the_ticker_ends_waiting_cards_and_their_sessions(engine_copy, kit):
         opened = meetings.earliest_open(start)
         meetings.open_voting(session, meeting=meeting, estate=world.alpha.estate, principal=_chair(world), now=opened)
         session.add(AuthSession(sid_hash="x" * 64, card_id=issued.card.id, created_at=start, last_seen_at=start,
-                                expires_at=start + timedelta(days=40)))
+                                expires_at=start + timedelta(days=60)))
+        _vote(session, world, meeting, world.alpha.owners[0].person, opened + timedelta(hours=1))
         _sell(session, world, kit, now=opened + timedelta(days=1))
         card_id, meeting_id = issued.card.id, meeting.id
     with unit_of_work(engine_copy) as session:
         assert session.get(OwnerCard, card_id).revoked_at is None
     after = start + timedelta(days=30 + 10)
-    for step in range(3):  # close, count, announce; then the card's duty in the same or the next tick
+    for step in range(3):  # close, count, announce
         run_all_due(engine_copy, settings, after + timedelta(minutes=step))
+    with unit_of_work(engine_copy) as session:  # the seller voted: the card waits for the objection period
+        assert session.get(OwnerCard, card_id).revoked_at is None
+    run_all_due(engine_copy, settings, after + timedelta(days=8))
     with unit_of_work(engine_copy) as session:
         from assembly.voting.models import Meeting
 
@@ -185,6 +203,7 @@ def test_the_sellers_home_page_says_which_meetings_the_card_still_works_for(web,
         record_posting(session, meeting, chair, now=t0)
         opened = meetings.open_voting(session, meeting=meeting, estate=web.world.alpha.estate, principal=chair,
                                       now=meetings.earliest_open(t0)).opens_at
+        _vote(session, web.world, meeting, owner.person, opened + timedelta(hours=1))
         _sell(session, web.world, kit, now=opened + timedelta(days=1))
     web.clock.now = opened + timedelta(days=1)
     phone = web.client()

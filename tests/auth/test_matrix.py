@@ -81,6 +81,10 @@ def PROXY_READERS(status: int) -> dict[str, int]:  # noqa: N802 - every authoris
     return {CHAIR: status, MEMBER: status, CSTAFF: status, RC: status, OBS: status, SO: status}
 
 
+def PROXY_SCAN_OPENERS(status: int) -> dict[str, int]:  # noqa: N802 - the scans show identity numbers in clear
+    return {CHAIR: status, MEMBER: status, OBS: status}
+
+
 OWNER_404 = answers(403, anon=401, owner=404)
 OWNER_PAGE_404 = answers(403, anon=303, owner=404)
 
@@ -203,6 +207,9 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/estates/{code}/owners"): scoped(
         answers(403, anon=401, residents_committee=200, street_office=200, **DRAFTERS(200)), answers(403, anon=401)),
     ("POST", "/api/estates/{code}/register"): scoped(answers(403, anon=401, **DRAFTERS(422)), answers(403, anon=401)),
+    # the street office records whether parking spaces and storage rooms count (no body: 422 once allowed)
+    ("PUT", "/api/estates/{code}/ancillary-rule"): scoped(answers(403, anon=401, street_office=422),
+                                                         answers(403, anon=401)),
     ("POST", "/estate/{code}/cards/download"): scoped(  # a forged download token: gone
         answers(403, anon=401, residents_committee=410, street_office=410), answers(403, anon=401), body="pickup"),
     # meetings and voting (the meeting, motion, ballot and record named do not exist: 404 once allowed)
@@ -267,7 +274,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/estate/{code}/meetings/{meeting}/proxies"): scoped(answers(403, anon=303, **PROXY_READERS(404)),
                                                                  answers(403, anon=303)),
     ("GET", "/estate/{code}/meetings/{meeting}/proxies/{appointment}/document"): scoped(
-        answers(403, anon=303, **PROXY_READERS(404)), answers(403, anon=303)),
+        answers(403, anon=303, **PROXY_SCAN_OPENERS(404)), answers(403, anon=303)),
     ("POST", "/estate/{code}/meetings/{meeting}/proxies/{appointment}/confirm"): scoped(CONVENERS_404,
                                                                                        answers(403, anon=401)),
     ("POST", "/estate/{code}/meetings/{meeting}/proxies/{appointment}/reject"): scoped(CONVENERS_404,
@@ -283,7 +290,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/api/estates/{code}/meetings/{meeting}/proxies"): scoped(answers(403, anon=401, **PROXY_READERS(404)),
                                                                       answers(403, anon=401)),
     ("GET", "/api/estates/{code}/meetings/{meeting}/proxies/{appointment}/document"): scoped(
-        answers(403, anon=401, **PROXY_READERS(404)), answers(403, anon=401)),
+        answers(403, anon=401, **PROXY_SCAN_OPENERS(404)), answers(403, anon=401)),
     ("POST", "/api/estates/{code}/meetings/{meeting}/proxies/{appointment}/decision"): scoped(
         CONVENERS_404, answers(403, anon=401), body="proxy_decision"),
     ("POST", "/api/estates/{code}/meetings/{meeting}/proxy-logins/{login}/reissue"): scoped(
@@ -302,6 +309,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
     # the notice's posting in the estate: chair and members record it (404: no such meeting); readers see the photo
     ("POST", "/estate/{code}/meetings/{meeting}/posting"): scoped(CONVENERS_404, answers(403, anon=401)),
     ("POST", "/api/estates/{code}/meetings/{meeting}/posting"): scoped(CONVENERS_404, answers(403, anon=401)),
+    # legal holds: the committee (chair, members) and the street office record and release a case
+    ("POST", "/api/estates/{code}/meetings/{meeting}/legal-holds"): scoped(
+        answers(403, anon=401, committee_chair=404, committee_member=404, street_office=404), answers(403, anon=401),
+        body="legal_hold"),
+    ("POST", "/api/estates/{code}/meetings/{meeting}/legal-holds/{hold}/release"): scoped(
+        answers(403, anon=401, committee_chair=404, committee_member=404, street_office=404), answers(403, anon=401),
+        body="legal_hold"),
     ("GET", "/estate/{code}/meetings/{meeting}/posting/photo"): scoped({**READERS_404, ANON: 303},
                                                                        answers(403, anon=303)),
     # motion attachments: the committee adds and removes them on a draft (404: no such meeting); readers download
@@ -503,7 +517,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
     values = {"code": code, "token": m.card_tokens[variant], "username": m.targets[variant],
               "meeting": "999999", "motion": "999999", "ballot": "999999", "record": "999999", "index": "0",
               "objection": "999999", "appointment": "999999", "login": "999999", "attachment": "999999", "designation": "999999",
-              "entry": "999999"}
+              "entry": "999999", "hold": "999999"}
     if "{number}" in path:
         values["number"] = _spare_card(m, variant)
     url = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
@@ -532,6 +546,7 @@ def _request(m: Matrix, case: Case, path: str, variant: str, who: str) -> tuple[
         "objection": lambda: {"json": {"member": "owners:x", "text": "这不是我投的票"}},
         "decision": lambda: {"json": {"decision": "upheld"}},
         "proxy_decision": lambda: {"json": {"decision": "confirmed"}},
+        "legal_hold": lambda: {"json": {"reason": "（2026）京0105民初1号"}},
         "bad_proxy_login": lambda: {"json" if api else "data": {"code": "AAAA-BBBB-CCCC-DDDD",
                                                                 "id_tail": "0000"}},
         "print": lambda: {"data": {"person": [_spare_person(m, variant)], "mode": "checked"}},  # reprints reissue

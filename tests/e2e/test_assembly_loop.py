@@ -94,6 +94,10 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         earliest = meetings.earliest_open(clock.now).astimezone(meetings.SHANGHAI)
         shown = f"{earliest.year}年{earliest.month}月{earliest.day}日 00:00"
         assert earliest.time() == earliest.time().min and shown in chair.locator("#closes_at-hint").inner_text()
+        # per-unit choices are personal information (issue #24, 5): the setting is off and cannot be switched on
+        assert chair.locator("input[name=publish_per_unit_results]").is_disabled()
+        assert not chair.locator("input[name=publish_per_unit_results]").is_checked()
+        assert chair.locator("#unit-results-rule").inner_text() == "各户表决情况不向业主公开（个人信息保护法第十三条、第二十五条；业主大会议事规则未规定公开）"
         chair.get_by_label("会议名称").fill(TITLE)
         closes = (clock.now + timedelta(days=30)).astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
         chair.get_by_label("投票截止时间（北京时间）").fill(closes)
@@ -210,6 +214,11 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         card_login(owner, base, voter_token)
         owner.goto(motion_url)
         assert "获得通过" in owner.inner_text("main")
+        assert owner.locator("table.unit-lines").count() == 0  # no unit's choice shown to owners
+        owner.goto(meeting_url)
+        assert owner.locator("#unit-results-rule").inner_text() == "各户表决情况不向业主公开（个人信息保护法第十三条、第二十五条；业主大会议事规则未规定公开）"
+        assert owner.locator("a[href$='units.csv']").count() == 0
+        owner.goto(motion_url)
         audit(owner, "result-objection")
         owner.locator("textarea[name=text]").first.fill("我没有投反对票，请核查。")
         owner.get_by_role("button", name="提出异议").click()
@@ -223,11 +232,14 @@ def test_the_whole_assembly_loop_on_phones(live_server, demo_engine, demo_logins
         chair.get_by_role("button", name="异议成立（该票作废）").click()
         chair.wait_for_load_state("load")
 
-        # The objection period runs out: the result is final.
+        # The objection period runs out: "ended", never "final" — the street office may still revoke the
+        # decision and owners may sue within a year (issue #24, 6).
         clock.now += timedelta(days=8)
         card_login(owner, base, voter_token)
         owner.goto(motion_url)
-        assert "结果已确定" in owner.locator("#final").inner_text()
+        ended = owner.locator("#final").inner_text()
+        assert "异议期已于" in ended and "第八条、第五十一条" in ended and "一年内请求人民法院撤销" in ended
+        assert "确定" not in ended and "最终" not in ended
         screenshot(owner, "loop-final", at="#final")
     finally:
         for context in (chair_context, owner_context, other_context):

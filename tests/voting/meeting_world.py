@@ -87,6 +87,13 @@ def draft_meeting(session: Session, world: Estate1, *, now: datetime, revote: st
                                    paper_grace_days=paper_grace_days)
 
 
+def estate_rules_publish_units(monkeypatch) -> None:
+    """An estate whose rules adopted by the assembly provide for publishing each unit's choice: no
+    estate's do until the platform holds the estate's rules (the city-law-and-rules issue), so the
+    tests of what such a meeting publishes put the rules' answer in place by hand."""
+    monkeypatch.setattr(meetings, "estate_rules_publish_units", lambda estate: True)
+
+
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"posted notice" * 8  # a PNG by its first bytes, as the upload check reads it
 
 

@@ -29,7 +29,7 @@ from assembly.db import unit_of_work
 from assembly.models import utcnow
 from assembly.register.estates import onboard_estate
 
-from .meeting_world import id_number
+from .meeting_world import estate_rules_publish_units, id_number
 from .web_world import PHOTO, Clock, jobs_runner
 
 PASSWORD = "correct-horse-battery-staple"
@@ -203,8 +203,11 @@ def quick_hashes(monkeypatch):
 
 
 @pytest.mark.parametrize("revote", ["last", "first"])
-def test_a_whole_meeting_through_the_api_agrees_with_an_independent_recount(engine_copy, quick_hashes, revote):
+def test_a_whole_meeting_through_the_api_agrees_with_an_independent_recount(engine_copy, quick_hashes, revote,
+                                                                           monkeypatch):
     from assembly.app import create_app
+
+    estate_rules_publish_units(monkeypatch)  # the per-unit lines are part of what is recounted
 
     get_settings.cache_clear()
     rng = random.Random(f"issue-14-{revote}")

@@ -17,6 +17,7 @@ from assembly.audit.models import AuditEntry
 from assembly.db import unit_of_work
 from assembly.voting.models import Motion
 
+from .meeting_world import estate_rules_publish_units
 from .web_world import make_voting_web
 
 
@@ -34,11 +35,11 @@ def _flat(text: str) -> str:
 
 
 def _announced(site, *, title="2026年第一次业主大会", motion_title="续聘物业服务企业",
-               candidates=("c1", "c2")) -> tuple[int, int]:
+               candidates=("c1", "c2"), publish_units: bool = False) -> tuple[int, int]:
     chair = site.staff("chair")
     closes = (site.clock.now + timedelta(days=30)).isoformat()
     created = chair.post("/api/estates/alpha/meetings", json={
-        "title": title, "closes_at": closes, "paper_grace_days": 0,
+        "title": title, "closes_at": closes, "paper_grace_days": 0, "publish_per_unit_results": publish_units,
         "motions": [{"item": 4, "title": motion_title, "text": "续聘三年。"},
                     {"item": 3, "title": "增补委员", "text": "选一名。", "kind": "election", "seats": 1,
                      "candidates": list(candidates)}]})
@@ -106,13 +107,14 @@ def test_minutes_record_the_dates_motions_objections_and_the_final_state(site):
     assert decided.status_code == 200
     site.clock.advance(days=8)
     final = _flat(_text(site.staff("chair").get(f"/estate/alpha/meetings/{meeting}/minutes.pdf").content))
-    assert "异议成立，该票作废并重新计票" in final and "结果已确定" in final and "决议于" in final
+    assert "异议成立，该票作废并重新计票" in final and "异议期已结束" in final and "结束，异议均已处理" in final
     assert f"审计日志第{filed.json()['entry']}条" in final
     assert f"result.final第{_entries(site, motion)['result.final']}条" in final
 
 
-def test_totals_csv_is_exact_and_the_unit_lines_are_for_owners_only(site):
-    meeting, _motion = _announced(site)
+def test_totals_csv_is_exact_and_the_unit_lines_are_for_owners_only(site, monkeypatch):
+    estate_rules_publish_units(monkeypatch)
+    meeting, _motion = _announced(site, publish_units=True)
     rc = site.staff("rc-staff")
     response = rc.get(f"/estate/alpha/meetings/{meeting}/results.csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -149,11 +151,13 @@ def test_no_documents_of_a_draft_or_for_another_estate(site):
     assert chair.get(f"/estate/other/meetings/{meeting}/results.pdf").status_code == 404  # no such estate
 
 
-def test_titles_and_names_never_reach_a_spreadsheet_as_formulas(site):
+def test_titles_and_names_never_reach_a_spreadsheet_as_formulas(site, monkeypatch):
     """Issue #22: meeting titles, motion titles and candidate names were written unescaped into
     results.csv and units.csv, so a title drafted as a formula ran in every reader's spreadsheet."""
     title, motion_title = '=HYPERLINK("http://evil.example","点此查看")', "+cmd|' /C calc'!A0"
-    meeting, _motion = _announced(site, title=title, motion_title=motion_title, candidates=("@SUM(A1:A9)", "-2+3"))
+    estate_rules_publish_units(monkeypatch)
+    meeting, _motion = _announced(site, title=title, motion_title=motion_title, candidates=("@SUM(A1:A9)", "-2+3"),
+                                  publish_units=True)
     totals = site.staff("observer").get(f"/estate/alpha/meetings/{meeting}/results.csv")
     rows = list(csv.DictReader(io.StringIO(totals.text.removeprefix("\ufeff"))))
     assert {row["会议"] for row in rows} == {"'" + title}
@@ -165,3 +169,30 @@ def test_titles_and_names_never_reach_a_spreadsheet_as_formulas(site):
     for text in (totals.text, units.text):
         for row in csv.reader(io.StringIO(text.removeprefix("\ufeff"))):
             assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
+
+
+def test_after_the_objection_period_nothing_says_final_issue_24(site):
+    """Regression (issue #24, 6): once the objection period ended, pages, PDFs, the CSV's header and
+    the residents' committee's notice said the result was "final" (最终, 已确定); it is not: the
+    street office may still order it corrected or revoke it (北京市物业管理条例第八条、第五十一条)
+    and owners may sue within a year (法释〔2009〕7号第十二条). Only the words change: the log keeps
+    `result.final` and the API its `final` state."""
+    meeting, motion = _announced(site)
+    site.clock.advance(days=8)  # the objection period has run
+    owner, rc = site.owner("single"), site.staff("rc-staff")
+    facts = ("第八条、第五十一条", "一年内请求人民法院撤销", "法释〔2009〕7号第十二条")
+    shown = {
+        "meeting page": owner.get(f"/estate/alpha/meetings/{meeting}").text,
+        "motion page": owner.get(f"/estate/alpha/meetings/{meeting}/motions/{motion}").text,
+        "results.pdf": _flat(_text(owner.get(f"/estate/alpha/meetings/{meeting}/results.pdf").content)),
+        "minutes.pdf": _flat(_text(owner.get(f"/estate/alpha/meetings/{meeting}/minutes.pdf").content)),
+        "notifications": rc.get("/estate/alpha/notifications").text,
+    }
+    for name, text in shown.items():
+        assert "异议期已结束" in text or "异议期于" in text, name
+        assert all(fact in text for fact in facts), name
+        assert "最终" not in text and "结果已确定" not in text and "决议确定" not in text, name
+    header = owner.get(f"/estate/alpha/meetings/{meeting}/results.csv").text.removeprefix("\ufeff").splitlines()[0]
+    assert "异议期结束条目" in header and "最终" not in header
+    assert owner.get(f"/api/estates/alpha/meetings/{meeting}").json()["state"] == "final"  # identifiers stay
+    assert "result.final" in _entries(site, motion)

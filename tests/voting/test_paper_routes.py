@@ -14,6 +14,7 @@ from assembly.auth.permissions import Role
 from assembly.db import unit_of_work
 from assembly.voting import meetings
 
+from .meeting_world import estate_rules_publish_units
 from .web_world import PASSWORD, make_voting_web
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 40
@@ -21,7 +22,8 @@ PDF = b"%PDF-1.7\n" + b"\x02" * 40
 
 
 @pytest.fixture
-def site(engine_copy):
+def site(engine_copy, monkeypatch):
+    estate_rules_publish_units(monkeypatch)  # the tests read which ballot counted from the per-unit lines
     site = make_voting_web(engine_copy)
     with unit_of_work(engine_copy) as session:
         accounts.create_account(session, created_by=None, username="member", display_name="测试委员",
@@ -35,7 +37,7 @@ def _closed_meeting(site) -> tuple[int, int, str]:
     chair = site.staff("chair")
     closes = (site.clock.now + timedelta(days=30)).isoformat()
     created = chair.post("/api/estates/alpha/meetings", json={
-        "title": "2026年第一次业主大会", "closes_at": closes, "paper_grace_days": 2,
+        "title": "2026年第一次业主大会", "closes_at": closes, "paper_grace_days": 2, "publish_per_unit_results": True,
         "motions": [{"item": 4, "title": "续聘物业服务企业", "text": "续聘三年。"}]})
     assert created.status_code == 201, created.text
     meeting, motion = created.json()["id"], created.json()["motions"][0]["id"]

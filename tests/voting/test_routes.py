@@ -11,6 +11,7 @@ import pytest
 
 from assembly.voting import meetings
 
+from .meeting_world import estate_rules_publish_units
 from .web_world import make_voting_web
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -38,7 +39,8 @@ def _create_by_page(site, chair) -> int:
     return int(response.headers["location"].rsplit("/", 1)[1])
 
 
-def test_the_whole_loop_through_pages(site):
+def test_the_whole_loop_through_pages(site, monkeypatch):
+    estate_rules_publish_units(monkeypatch)  # the loop shows what such a meeting publishes to owners
     chair, rc = site.staff("chair"), site.staff("rc-staff")
     meeting = _create_by_page(site, chair)
     base = f"/estate/alpha/meetings/{meeting}"
@@ -116,7 +118,7 @@ def test_the_whole_loop_through_pages(site):
     assert chair.post(f"{motion_path}/objections/{objection}", data={"decision": "upheld"}).status_code == 303
     site.clock.advance(days=8)  # the objection period has run
     chair, owner = site.staff("chair"), site.owner("single")
-    assert "结果已确定" in owner.get(motion_path).text
+    assert "异议期已结束" in owner.get(motion_path).text
     final = chair.get(f"/api/estates/alpha/meetings/{meeting}").json()
     assert final["state"] == "final" and final["motions"][0]["result"]["participating"]["heads"] == 4
 
@@ -194,10 +196,11 @@ def _api_meeting(site, chair, *, publish_units: bool) -> tuple[int, int]:
     return meeting, created.json()["motions"][0]["id"]
 
 
-def test_per_unit_results_in_the_paper_phase_say_not_counted_yet_and_when_issue_14(site):
+def test_per_unit_results_in_the_paper_phase_say_not_counted_yet_and_when_issue_14(site, monkeypatch):
     """Regression (issue #14, 3): during the paper phase the per-unit results answered
     `unit_results_not_published` ("this meeting does not publish per-unit results") for a meeting
     that does publish them; they are only not counted yet, and the answer says until when."""
+    estate_rules_publish_units(monkeypatch)
     chair = site.staff("chair")
     publishing, motion = _api_meeting(site, chair, publish_units=True)
     private, private_motion = _api_meeting(site, chair, publish_units=False)
@@ -234,3 +237,50 @@ def test_per_unit_results_in_the_paper_phase_say_not_counted_yet_and_when_issue_
     assert owner.get(f"/estate/alpha/meetings/{publishing}/units.csv").status_code == 200
     assert observer.get(tally).status_code == 200 and owner.get(tally).content == observer.get(tally).content
     assert site.staff("chair").get(tally).status_code == 403  # the committee reads no per-unit choices
+
+
+def test_per_unit_choices_are_published_to_no_owner_without_the_estates_rules_issue_24(site):
+    """Regression (issue #24, 5): a meeting published each unit's room, area and choice to every owner
+    by default, and the committee could switch it on; each unit's choice is personal information
+    (个人信息保护法第十三条、第二十五条) and no estate's rules adopted by the assembly provide for it
+    yet. The setting is off by default, refused when asked for, and the meeting page says why."""
+    chair = site.staff("chair")
+    form = chair.get("/estate/alpha/meetings/new").text
+    assert re.search(r'name="publish_per_unit_results" value="1" disabled', form)
+    assert "业主大会议事规则未规定公开" in form
+    closes = site.clock.now + timedelta(days=30)
+    asked = chair.post("/api/estates/alpha/meetings", json={
+        "title": "单元结果", "closes_at": closes.isoformat(), "publish_per_unit_results": True,
+        "motions": [{"item": 4, "title": "续聘物业服务企业", "text": "续聘三年。"}]})
+    assert asked.status_code == 422, asked.text
+    error = asked.json()["error"]
+    assert error["code"] == "unit_results_not_allowed" and "个人信息保护法" in error["message"]
+    by_page = chair.post("/estate/alpha/meetings", data={
+        "title": "单元结果", "closes_at": closes.astimezone(meetings.SHANGHAI).strftime("%Y-%m-%dT%H:%M"),
+        "publish_per_unit_results": "1", "m1_item": "4", "m1_title": "续聘", "m1_text": "续聘三年。"})
+    assert by_page.status_code == 422 and "第十三条、第二十五条" in by_page.text
+    meeting, motion = _api_meeting(site, chair, publish_units=False)
+    default = chair.post("/api/estates/alpha/meetings", json={
+        "title": "默认", "closes_at": closes.isoformat(),
+        "motions": [{"item": 4, "title": "续聘物业服务企业", "text": "续聘三年。"}]}).json()
+    assert default["publish_per_unit_results"] is False
+    site.post_notice(chair, meeting)
+    site.clock.pass_notice_period()
+    chair = site.staff("chair")
+    assert chair.post(f"/api/estates/alpha/meetings/{meeting}/open").status_code == 200
+    owner = site.owner("single")
+    member = owner.get(f"/api/estates/alpha/meetings/{meeting}/mine").json()["members"][0]["member"]
+    assert owner.post(f"/api/estates/alpha/meetings/{meeting}/motions/{motion}/ballots",
+                      json={"member": member, "choice": "agree", "idempotency_key": "u1"}).status_code == 201
+    site.past_close(meeting)
+    site.staff("chair").post(f"/estate/alpha/meetings/{meeting}/paper/finish")
+    owner = site.owner("wife")
+    page = owner.get(f"/estate/alpha/meetings/{meeting}")
+    assert "各户表决情况不向业主公开（个人信息保护法第十三条、第二十五条；业主大会议事规则未规定公开）" in page.text
+    assert "units.csv" not in page.text
+    assert "unit-lines" not in owner.get(f"/estate/alpha/meetings/{meeting}/motions/{motion}").text
+    refused = owner.get(f"/api/estates/alpha/meetings/{meeting}/motions/{motion}/units")
+    assert refused.status_code == 409 and "个人信息保护法" in refused.json()["error"]["message"]
+    assert owner.get(f"/estate/alpha/meetings/{meeting}/units.csv").status_code == 409
+    observer = site.staff("observer")  # observers still read every unit's choice in the tally file
+    assert observer.get(f"/api/estates/alpha/meetings/{meeting}/motions/{motion}/tally").status_code == 200

@@ -61,7 +61,9 @@ def test_api_summary_is_exact_and_aggregate_only(demo_client):
     body = demo_client.get("/api/estates/demo").json()
     assert body["units"] == 2000 and body["version"] == 1
     assert "." in body["total_area"] or body["total_area"].isdigit()
-    assert set(body) == {"estate", "name", "version", "units", "members", "total_area"}
+    assert set(body) == {"estate", "name", "version", "units", "members", "total_area", "ancillary_units",
+                         "ancillary_rule"}  # still aggregates: how many parking spaces, and the estate's rule
+    assert body["ancillary_units"] == 0 and body["ancillary_rule"] == {"counted": None, "reason": "", "set_at": None}
 
 
 def test_wrong_method_is_not_a_500(client):
