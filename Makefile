@@ -63,6 +63,7 @@ lint: install-test
 	$(BIN)/ruff check assembly tests bench scripts alembic
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_imports.py
 
 test: install-test browser
 	$(MAKE) --no-print-directory lint

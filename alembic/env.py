@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-
 from assembly.tables import load_all_models
 
 target_metadata = load_all_models().metadata

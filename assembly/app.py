@@ -13,7 +13,6 @@ from assembly import __version__, wiring
 from assembly.audit.keys import platform_seed
 from assembly.audit.observer_routes import router as audit_observer_router
 from assembly.audit.routes import router as audit_router
-from assembly.auth import proxy_routes
 from assembly.auth import web as auth_web
 from assembly.auth.card_routes import router as card_router
 from assembly.auth.print_routes import router as print_router
@@ -26,6 +25,9 @@ from assembly.db import database_version
 from assembly.jobs import JobRunner
 from assembly.models import utcnow
 from assembly.notify.routes import router as notify_router
+from assembly.proxies import api as proxy_api
+from assembly.proxies import pages as proxy_pages
+from assembly.proxies import routes as proxy_routes
 from assembly.register.routes import router as register_router
 from assembly.register.voter_routes import router as voter_router
 from assembly.resources import web_dir
@@ -37,8 +39,6 @@ from assembly.voting import (
     paper_pages,
     participation_routes,
     posting_routes,
-    proxy_api,
-    proxy_pages,
     roll_routes,
 )
 from assembly.voting.api import router as voting_api_router

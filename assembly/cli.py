@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import importlib
+from pathlib import Path
 
 import click
 import typer
@@ -106,14 +105,11 @@ def demo() -> None:
     """Create the demo estate (code `demo`) with its ~2,000-unit register, one login per role and a few
     owner cards; the estate is created once, the demo passwords and cards are renewed on every run."""
     from assembly.config import get_settings
-    from assembly.demo import load_demo
+    from assembly.db import unit_of_work
+    from assembly.demo import load_demo, load_demo_access
+    from assembly.errors import AssemblyError
     from assembly.migrations import upgrade
     from assembly.runtime import get_engine
-
-    from assembly.db import unit_of_work
-
-    from assembly.demo import load_demo_access
-    from assembly.errors import AssemblyError
 
     engine = get_engine()
     upgrade(engine)

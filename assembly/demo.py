@@ -14,8 +14,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly.auth import accounts, cards, hashing
+from assembly.auth.sessions import account_principal, revoke_all
+from assembly.config import get_settings
+from assembly.errors import ConfigurationError
+from assembly.models import utcnow
 from assembly.register import identity, service
 from assembly.register.estates import onboard_estate
+from assembly.register.identity import mask_name
 from assembly.register.models import Community, Estate, Person
 from assembly.register.rows import RegisterRow
 
@@ -200,8 +206,6 @@ def _demo_card_holders(session: Session, estate: Estate, id_key: str) -> list[tu
 
 
 def _settings():
-    from assembly.config import get_settings
-
     return get_settings()
 
 
@@ -211,12 +215,6 @@ def load_demo_access(session: Session, *, settings=None, now=None, site_url: str
     Refused in production. Existing demo accounts get a new password (and lose their TOTP set-up),
     existing demo cards are reissued: what is printed is always what works.
     """
-    from assembly.auth import accounts, cards, hashing
-    from assembly.auth.sessions import account_principal, revoke_all
-    from assembly.errors import ConfigurationError
-    from assembly.models import utcnow
-    from assembly.register.identity import mask_name
-
     settings = settings or _settings()
     if settings.is_production:
         raise ConfigurationError(

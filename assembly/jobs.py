@@ -7,7 +7,7 @@ Jobs, each run once a minute by the server (`assembly serve`) and by `run_due` i
 - `finalize`  end the objection period of every announced meeting whose period ran, with every
               objection decided (assembly.voting.objections);
 - `scans`     erase the proxy authorisations' scans of every meeting announced a year ago (the year
-              owners may sue in) with no objection undecided and no legal hold (assembly.voting.proxy_scans);
+              owners may sue in) with no objection undecided and no legal hold (assembly.proxies.scans);
 - `card_ends` end the cards of sellers once no open meeting froze them (assembly.auth.card_ends);
 - `checkpoints` sign a checkpoint for every estate whose log grew (assembly.audit.service);
 - `pickups`   delete printed documents nobody downloaded in time (assembly.auth.pickups);
@@ -41,7 +41,8 @@ from assembly.config import Settings
 from assembly.db import is_sqlite, unit_of_work
 from assembly.events import duties, outbox
 from assembly.events.bus import publish
-from assembly.voting import closing, objections, proxy_scans
+from assembly.proxies import scans as proxy_scans
+from assembly.voting import closing, objections
 from assembly.voting.models import Meeting
 
 log = logging.getLogger("assembly.jobs")

@@ -13,6 +13,7 @@ import assembly.auth.screen_login  # noqa: F401
 import assembly.events.models  # noqa: F401
 import assembly.notify.models  # noqa: F401
 import assembly.notify.owner_models  # noqa: F401
+import assembly.proxies.models  # noqa: F401
 import assembly.register.models  # noqa: F401
 import assembly.register.voter_models  # noqa: F401
 import assembly.voting.attachment_models  # noqa: F401
@@ -20,7 +21,6 @@ import assembly.voting.legal_hold_models  # noqa: F401
 import assembly.voting.models  # noqa: F401
 import assembly.voting.paper_models  # noqa: F401
 import assembly.voting.posting_models  # noqa: F401
-import assembly.voting.proxy_models  # noqa: F401
 import assembly.voting.transfer_models  # noqa: F401
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from assembly.auth import card_ends
+from assembly.auth import card_ends, sessions
 from assembly.events import duties
 from assembly.events.bus import BUS, Bus
 from assembly.events.catalog import Event, RegisterVersionApplied, ResultAnnounced, ResultHeld
 from assembly.events.outbox import TOPICS, Topics
 from assembly.notify import gateway
 from assembly.notify import subscribers as notify_subscribers
+from assembly.proxies import standing as proxy_standing
 from assembly.voting import transfers
 
 # Held paper sheets (a result held because sheets handed in on time are not yet settled) are the
@@ -43,6 +44,7 @@ def install(bus: Bus = BUS, topics: Topics = TOPICS) -> None:
         if id(bus) in _installed:
             return
         topics.register(gateway.TOPIC)
+        sessions.install_proxy_principal(proxy_standing.proxy_principal)  # a proxy's session speaks for them
         # a sale: the buyer gets the member's vote in open meetings, then the seller's card may end
         bus.subscribe(RegisterVersionApplied, transfers.on_register_version)
         bus.subscribe(RegisterVersionApplied, card_ends.on_register_version)

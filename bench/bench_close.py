@@ -85,7 +85,7 @@ def setup(engine, members: int, ballots: int):
                              "by": "owner", "choice": choice, "salt": salt, "commitment": commitment,
                              "cast_at": opened + timedelta(hours=1), "idempotency_key": f"bench-{number}"})
             indexes = store.append_many(session, estate_id=estate.id, pending=pending)
-            for row, index in zip(made, indexes):
+            for row, index in zip(made, indexes, strict=True):
                 row["entry_index"] = index
             session.execute(insert(Ballot), made)
         return meeting.id, meeting.closes_at
@@ -99,11 +99,11 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions of the close")
     args = parser.parse_args()
 
+    from sqlalchemy import select
+
     from assembly.db import make_engine, unit_of_work
     from assembly.migrations import upgrade
     from assembly.voting import closing
-    from sqlalchemy import select
-
     from assembly.voting.models import Meeting, Motion
 
     with tempfile.TemporaryDirectory() as workdir:

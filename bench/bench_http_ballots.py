@@ -184,9 +184,10 @@ def run_cell(server: Server, world, *, mode: str, clients: int, seconds: float, 
 
 
 def bench_database(backend: str, args, workdir: Path) -> tuple[list[dict], dict]:
+    import http_world
+
     from assembly.db import make_engine
     from assembly.migrations import upgrade
-    import http_world
 
     url, pg_name = make_database(backend, workdir)
     server = None

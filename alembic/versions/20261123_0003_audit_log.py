@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401
-from alembic import op
 
 import assembly.area
 import assembly.models
+from alembic import op
 
 revision: str = '0003'
 down_revision: str | None = '0002'

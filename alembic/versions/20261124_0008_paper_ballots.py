@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401
-from alembic import op
 
 import assembly.models
+from alembic import op
 
 revision: str = '0008'
 down_revision: str | None = '0007'

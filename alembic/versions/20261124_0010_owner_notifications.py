@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import op
 
 import assembly.area  # noqa: F401
 import assembly.models
+from alembic import op
 
 revision: str = '0010'
 down_revision: str | None = '0009'

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import op
 
 import assembly.models
+from alembic import op
 
 revision: str = '0018'
 down_revision: str | None = '0017'

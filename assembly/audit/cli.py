@@ -164,7 +164,8 @@ def witness(
     From an export directory, or from the platform's API (--url, --estate): the checkpoint is public;
     the consistency proof needs your login (--username; the password from ASSEMBLY_PASSWORD or asked)."""
     from assembly.audit.cosign import ForkDetected, Witness, WitnessError, new_cosigner
-    from assembly.audit.note import NoteError, new_verifier
+    from assembly.audit.note import NoteError
+    from assembly.audit.verifiers import new_verifier
 
     if (directory is None) == (url is None):
         raise _say_error("请给出导出目录或 --url（二选一） / give an export directory or --url, not both")

@@ -186,24 +186,6 @@ def new_signer(skey: str) -> Ed25519Signer:
     return signer
 
 
-def new_verifier(vkey: str) -> Verifier:
-    """A verifier from `name+hexid+base64(type || public key)`: type 0x01 (log signatures) or
-    0x04 (witness cosignatures, see cosign.py)."""
-    name, hex_id, blob64 = split_key(vkey.strip(), 3)
-    kind, public_key = parse_typed_key(name, hex_id, blob64)
-    if key_id(name, bytes([kind]) + public_key) != int(hex_id, 16):
-        raise NoteError("verifier key id does not match its key")
-    if len(public_key) != 32:
-        raise NoteError("an Ed25519 public key is 32 bytes")
-    if kind == ED25519:
-        return Ed25519Verifier(name, public_key)
-    if kind == COSIGNATURE_V1:
-        from assembly.audit.cosign import CosignatureVerifier  # cosign builds on this module
-
-        return CosignatureVerifier(name, public_key)
-    raise NoteError(f"unknown key type 0x{kind:02x}")
-
-
 def generate_key(name: str) -> tuple[str, str]:
     """A fresh Ed25519 key pair as (signer key text, verifier key text)."""
     seed = Ed25519PrivateKey.generate().private_bytes_raw()

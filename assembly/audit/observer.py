@@ -23,7 +23,9 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from assembly.audit import service, store
+from assembly.audit.entries import format_time
 from assembly.audit.export import write_export
+from assembly.audit.merkle import leaf_hash
 from assembly.audit.models import AuditCheckpoint, AuditEntry
 from assembly.audit.verify import VerifyReport, verify_export
 from assembly.config import Settings
@@ -57,8 +59,6 @@ class EntryRow:
     text: str  # the entry's exact bytes, as UTF-8 text (canonical JSON, one line)
 
     def as_json(self) -> dict:
-        from assembly.audit.entries import format_time
-
         return {"index": self.index, "type": self.type, "at": format_time(self.at), "actor_role": self.actor_role,
                 "entry": self.text}
 
@@ -177,8 +177,6 @@ def inclusion(session: Session, *, estate: Estate, index: int, size: int | None)
         raise _bad("index_out_of_range", f"条目编号应在 0 到 {size - 1} 之间",
                    f"index must be between 0 and {size - 1} (below size)")
     body = next(store.entry_bodies(session, estate_id=estate.id, start=index, stop=index + 1))[1]
-    from assembly.audit.merkle import leaf_hash
-
     proof = store.inclusion_proof(session, estate_id=estate.id, index=index, tree_size=size)
     return {
         "index": index,

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from assembly.audit import observer
+from assembly.audit.report import TITLES
 from assembly.auth.permissions import (
     ROLE_LABELS,
     Action,
@@ -184,8 +185,6 @@ def audit_log_page(request: Request, session: SessionDep, estate: ReadableEstate
 
 def _verify_page(request: Request, estate: Estate, *, outcome=None, since: str = ""):
     """The form, and after a run its report (a failed check is still a successful request: 200)."""
-    from assembly.audit.report import TITLES
-
     context = {"estate": estate, "outcome": outcome, "since": since, "limit": observer.VERIFY_LIMIT, "titles": TITLES}
     return render(request, "audit/verify.html", context)
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from assembly.audit.checkpoint import open_checkpoint
 from assembly.audit.merkle import HASH_SIZE, HashReader, ProofError, leaf_hash, prove_record, verify_inclusion
-from assembly.audit.note import NoteError, new_verifier
+from assembly.audit.note import NoteError
+from assembly.audit.verifiers import new_verifier
 
 HEADER = "c2sp.org/tlog-proof@v1"
 

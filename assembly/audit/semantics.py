@@ -21,6 +21,7 @@ from assembly.audit.entries import ballot_commitment, parse_time
 from assembly.audit.proxy_check import Authorisations
 from assembly.audit.report import Findings, Words
 from assembly.voting.ballots import superseded_by_transfer
+from assembly.voting.tally import tally
 
 Recount = Callable[[dict], dict]
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # motion ids become file names
@@ -28,8 +29,6 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # motion ids become fil
 
 def default_recount(document: dict) -> dict:
     """The platform's own tally (tally-format.md), imported only when a result is checked."""
-    from assembly.voting.tally import tally
-
     return tally(document)
 
 

@@ -26,6 +26,7 @@ from assembly.config import Settings
 from assembly.errors import InvalidInput, NotFound
 from assembly.models import utcnow
 from assembly.register.models import Estate
+from assembly.voting.models import Motion
 
 BATCH_WINDOW = timedelta(milliseconds=250)
 SCHEDULE = timedelta(minutes=1)
@@ -148,8 +149,6 @@ def export(session: Session, *, settings: Settings, estate: Estate, out: Path) -
 
 def tally_files(session: Session, *, estate: Estate) -> dict[str, bytes]:
     """The tally file of every closed motion, as opened at close, by the motion's log id."""
-    from assembly.voting.models import Motion
-
     rows = session.execute(
         select(Motion.id, Motion.tally_file).where(Motion.estate_id == estate.id, Motion.tally_file.is_not(None))
     )

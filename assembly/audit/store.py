@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
 from assembly.audit import merkle
@@ -83,8 +84,6 @@ def _lock(session: Session, estate_id: int) -> tuple[AuditLog, datetime | None]:
     row = session.execute(query).first()
     if row is None:
         if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
             session.execute(pg_insert(AuditLog).values(estate_id=estate_id, size=0).on_conflict_do_nothing())
         else:
             session.execute(insert(AuditLog).values(estate_id=estate_id, size=0))

@@ -25,9 +25,10 @@ from assembly.audit.checkpoint import Checkpoint, open_checkpoint, parse_checkpo
 from assembly.audit.entries import EntryError, entry_problems, parse_time
 from assembly.audit.jcs import NotCanonical, loads_canonical
 from assembly.audit.merkle import CompactRange, leaf_hash
-from assembly.audit.note import Ed25519Verifier, NoteError, Verifier, new_verifier, parse_note
+from assembly.audit.note import Ed25519Verifier, NoteError, Verifier, parse_note
 from assembly.audit.report import Findings, VerifyReport, Words
 from assembly.audit.semantics import Ledger, Recount
+from assembly.audit.verifiers import new_verifier
 
 __all__ = ["VerifyReport", "verify_export"]
 

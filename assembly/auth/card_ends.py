@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.auth import events
-from assembly.auth.cards import _end
+from assembly.auth.cards import end_card
 from assembly.auth.models import OwnerCard
 from assembly.events.bus import publish
 from assembly.events.catalog import CardEnded, RegisterVersionApplied
@@ -138,7 +138,7 @@ def end_former_owners(session: Session, *, now: datetime, actor: audit_log.Actor
     for card, person, version in candidates:
         if keeping(session, meetings=meetings.get(card.estate_id, []), person=person, now=now):
             continue
-        _end(session, card, reason=REASON, now=now)
+        end_card(session, card, reason=REASON, now=now)
         events.record(session, CARD_ENDED, estate_id=card.estate_id, subject=f"card:{card.id}", reason=REASON, at=now,
                       actor_pseudonym=actor.id[:24], actor_role=actor.role, owner=person.pseudonym,
                       card_number=card.number, register_version=version)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from assembly.area import format_area
 from assembly.auth import cards, hashing, sessions
+from assembly.auth.card_ends import waiting_for
 from assembly.auth.errors import Unauthenticated
 from assembly.auth.models import OwnerCard
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require, scope_to_estates
@@ -20,6 +21,7 @@ from assembly.auth.routes import principal_json
 from assembly.auth.web import FormText, api_error, begin_session, client_ip, now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput, NotFound
 from assembly.notify import owners as owner_notices
+from assembly.register import voters
 from assembly.register.identity import mask_name
 from assembly.register.models import Community, Estate, Person
 from assembly.web.deps import SessionDep
@@ -131,8 +133,6 @@ def _owner_context(request: Request, session, principal: Principal) -> dict:
 def _home_extras(session, person: Person, now) -> dict:
     """What the home page adds: the owner's notices, their co-owned units' voters, and — for a
     former owner — the open meetings their card still works for."""
-    from assembly.auth.card_ends import waiting_for
-
     notices = owner_notices.notices_of(session, person_id=person.id)
     return {
         "notices": [(notice, owner_notices.EVENTS[notice.event], owner_notices.delivery(notice, person))
@@ -144,8 +144,6 @@ def _home_extras(session, person: Person, now) -> dict:
 
 def _voters_by_unit(session, person: Person) -> dict:
     """Unit code → its co-owned member (with the voter in force, if any), for the owner's units."""
-    from assembly.register import voters
-
     members = voters.members(session, estate_id=person.estate_id, person_id=person.id)
     return {code: member for member in members for code in member.units}
 

@@ -165,7 +165,7 @@ def issue_card(session: Session, *, person: Person, issued_by: Principal, now: d
     return issued
 
 
-def _end(session: Session, card: OwnerCard, *, reason: str, now: datetime) -> None:
+def end_card(session: Session, card: OwnerCard, *, reason: str, now: datetime) -> None:
     card.revoked_at = now
     card.revoked_reason = reason
     revoke_all(session, now=now, reason=f"card_{reason}", card_ids=[card.id])
@@ -180,7 +180,7 @@ def reissue_card(session: Session, *, card: OwnerCard, issued_by: Principal, now
     if card.revoked_at is not None:
         raise Conflict("此卡已作废，请补办其现行的卡 / this card is already revoked", code="card_revoked")
     person = session.get(Person, card.person_id)
-    _end(session, card, reason="reissued", now=now)
+    end_card(session, card, reason="reissued", now=now)
     issued = _issue(session, person=person, issued_by=issued_by, now=now, replaces=card)
     events.record(
         session, events.CARD_REISSUED, estate_id=card.estate_id, subject=f"card:{issued.card.id}", ip=ip, at=now,
@@ -197,7 +197,7 @@ def revoke_card(session: Session, *, card: OwnerCard, by: Principal, reason: str
     check(by, Action.CARD_ISSUE, estate_id=card.estate_id)
     if card.revoked_at is not None:
         return
-    _end(session, card, reason="revoked", now=now)
+    end_card(session, card, reason="revoked", now=now)
     person = session.get(Person, card.person_id)
     events.record(
         session, events.CARD_REVOKED, estate_id=card.estate_id, subject=f"card:{card.id}", ip=ip, at=now,

@@ -11,14 +11,22 @@ typed into the wrong field).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from assembly.auth.models import SecurityEvent
+from assembly.audit import store
+from assembly.auth.models import Account, OwnerCard, SecurityEvent
+from assembly.auth.permissions import AllEstates
+from assembly.auth.sessions import account_estate_ids
+from assembly.auth.throttle import ip_key
+from assembly.config import get_settings
 from assembly.models import utcnow
+from assembly.register.models import Estate
 
 # Types (documented in docs/security.md). A reason code says why, in a word a program can match.
 LOGIN_SUCCEEDED = "login.succeeded"
@@ -126,24 +134,12 @@ def audit_source(ip: str | None) -> str | None:
     erasable security_event table, and without ASSEMBLY_ID_HASH_KEY the hash cannot be reversed."""
     if not ip:
         return None
-    import hashlib
-    import hmac
-
-    from assembly.auth.throttle import ip_key
-    from assembly.config import get_settings
-
     key = hmac.new(get_settings().id_hash_key.encode(), b"assembly/audit-source", hashlib.sha256).digest()
     return hmac.new(key, ip_key(ip).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _append_to_audit_log(session: Session, event: SecurityEvent, details: dict) -> None:
     """Append `event` to the audit log of every estate it concerns, in this transaction."""
-    from assembly.audit import store
-    from assembly.auth.models import Account, OwnerCard
-    from assembly.auth.permissions import AllEstates
-    from assembly.auth.sessions import account_estate_ids
-    from assembly.register.models import Estate
-
     if event.type == LOGIN_SUCCEEDED and event.actor_role == "owner":
         return
     estate_ids: set[int] = {event.estate_id} if event.estate_id is not None else set()

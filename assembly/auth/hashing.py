@@ -12,6 +12,7 @@ import re
 import secrets
 import unicodedata
 from functools import lru_cache
+from itertools import pairwise
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -106,7 +107,7 @@ COMMON_PINS = frozenset(
 
 
 def _is_run(digits: str) -> bool:
-    steps = {(int(b) - int(a)) % 10 for a, b in zip(digits, digits[1:])}
+    steps = {(int(b) - int(a)) % 10 for a, b in pairwise(digits)}
     return steps in ({1}, {9})
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from assembly.auth.qr import dark_runs
@@ -61,8 +62,6 @@ def font_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _covered() -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
     with TTFont(str(font_path()), lazy=True) as font:
         return frozenset(font.getBestCmap())
 
@@ -78,7 +77,7 @@ def units_line(units: Sequence[str], *, limit: int = 3) -> str:
     return f"{shown} 等 {len(units)} 套" if len(units) > limit else shown
 
 
-class _Sheet(FPDF):
+class Sheet(FPDF):
     def __init__(self, title: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.set_auto_page_break(False)
@@ -128,7 +127,7 @@ def _pages(items: Sequence, per_page: int) -> list[Sequence]:
 def card_sheet(faces: Sequence[CardFace], *, batch: str) -> bytes:
     """A4 sheets of cards, 2 × 4 per page, with cutting lines. The QR code is the card's URL."""
     estate = faces[0].estate if faces else ""
-    pdf = _Sheet(f"业主一卡通 · {estate} · 批次 {batch}")
+    pdf = Sheet(f"业主一卡通 · {estate} · 批次 {batch}")
     per_page = CARD_COLS * CARD_ROWS
     pages = _pages(list(faces), per_page)
     left = (A4_W - CARD_COLS * CARD_W - (CARD_COLS - 1) * CARD_GAP_X) / 2
@@ -144,7 +143,7 @@ def card_sheet(faces: Sequence[CardFace], *, batch: str) -> bytes:
     return bytes(pdf.output())
 
 
-def _card(pdf: _Sheet, x: float, y: float, face: CardFace) -> None:
+def _card(pdf: Sheet, x: float, y: float, face: CardFace) -> None:
     pdf.dashed_box(x, y, CARD_W, CARD_H, radius=3)
     pdf.set_fill_color(*BRAND)
     pdf.rect(x, y, CARD_W, 9, style="F", round_corners=("TOP_LEFT", "TOP_RIGHT"), corner_radius=3)
@@ -171,7 +170,7 @@ def slip_sheet(slips: Sequence[Slip], *, batch: str) -> bytes:
     code faces the blank back of the addressee half, and sealed; a hatched block on the addressee
     half lies over the code, so it cannot be read against the light."""
     estate = slips[0].estate if slips else ""
-    pdf = _Sheet(f"激活码密封条 · {estate} · 批次 {batch}")
+    pdf = Sheet(f"激活码密封条 · {estate} · 批次 {batch}")
     slip_w, slip_h = A4_W / SLIP_COLS, A4_H / SLIP_ROWS
     pages = _pages(list(slips), SLIP_COLS * SLIP_ROWS)
     for number, page_slips in enumerate(pages, 1):
@@ -183,7 +182,7 @@ def slip_sheet(slips: Sequence[Slip], *, batch: str) -> bytes:
     return bytes(pdf.output())
 
 
-def _hatch(pdf: _Sheet, x: float, y: float, w: float, h: float) -> None:
+def _hatch(pdf: Sheet, x: float, y: float, w: float, h: float) -> None:
     """A dense cross-hatch: printed over the spot where the folded-back code lies."""
     pdf.set_draw_color(60, 60, 60)
     pdf.set_line_width(0.35)
@@ -199,7 +198,7 @@ def _hatch(pdf: _Sheet, x: float, y: float, w: float, h: float) -> None:
         offset += step
 
 
-def _slip(pdf: _Sheet, x: float, y: float, w: float, h: float, slip: Slip, *, page: str) -> None:
+def _slip(pdf: Sheet, x: float, y: float, w: float, h: float, slip: Slip, *, page: str) -> None:
     pad = 9.0
     inner = w - 2 * pad
     fold = y + h / 2

@@ -31,7 +31,7 @@ class Role(StrEnum):
     OBSERVER = "observer"  # 观察员
     STREET_OFFICE = "street_office"  # 街道办事处
     ADMIN = "admin"  # 平台管理员
-    PROXY = "proxy"  # 代理人 (code login, one meeting only; assembly.voting.proxies)
+    PROXY = "proxy"  # 代理人 (code login, one meeting only; assembly.proxies.service)
 
 
 ROLE_LABELS = {
@@ -65,7 +65,7 @@ class Action(StrEnum):
     UNIT_RESULTS_READ = "results.units"  # per unit: room, area, choice (never names); owners of the estate only
     VOTER_DESIGNATE = "voter.designate"  # co-owners propose, agree to or refuse their unit's voter
     PROXY_APPOINT = "proxy.appoint"  # appoint (upload the signed authorisation) and withdraw a proxy
-    # what a proxy does, in the one meeting of their login (routes check the meeting: assembly.voting.proxy_pages)
+    # what a proxy does, in the one meeting of their login (routes check the meeting: assembly.proxies.pages)
     PROXY_MEETING_READ = "proxy.meeting_read"
     PROXY_VOTE = "proxy.vote"  # for the members whose confirmed authorisations name them
     PROXY_RECEIPT_READ = "proxy.receipt_read"
@@ -82,7 +82,7 @@ class Action(StrEnum):
     PROXY_CONFIRM = "proxy.confirm"  # confirm or reject an authorisation, issue and reissue the proxy's code
     PROXY_READ = "proxy.read"  # every authorisation of the estate (read-only; the scan itself: PROXY_DOCUMENT_OPEN)
     # the signed authorisation's scan shows identity numbers in clear: the committee people who decide
-    # on it (chair, members) and observers open it, each opening logged (assembly.voting.proxy_scans)
+    # on it (chair, members) and observers open it, each opening logged (assembly.proxies.scans)
     PROXY_DOCUMENT_OPEN = "proxy.document_open"
     LEGAL_HOLD_RECORD = "legal_hold.record"  # record or release a case about a meeting (keeps what it needs)
     # residents' committee
@@ -201,7 +201,7 @@ class Principal:
     pseudonym: str | None = None
     display_name: str = ""
     street_office_id: int | None = None
-    proxy_id: int | None = None  # a proxy's login (assembly.voting.proxy_models.ProxyLogin)
+    proxy_id: int | None = None  # a proxy's login (assembly.proxies.models.ProxyLogin)
     meeting_id: int | None = None  # the one meeting a proxy's login is for
 
     @property

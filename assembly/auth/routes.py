@@ -131,7 +131,7 @@ def _end_sessions(request: Request, session, principal: Principal, *, everywhere
     if everywhere and principal.authenticated:
         if principal.account_id is not None:
             sessions.revoke_all(session, now=now, reason="logout_everywhere", account_id=principal.account_id)
-        elif principal.proxy_id is not None:  # a proxy's code login (assembly.voting.proxies)
+        elif principal.proxy_id is not None:  # a proxy's code login (assembly.proxies.service)
             session.execute(update(AuthSession).where(AuthSession.proxy_login_id == principal.proxy_id,
                                                       AuthSession.revoked_at.is_(None))
                             .values(revoked_at=now, revoked_reason="logout_everywhere"))

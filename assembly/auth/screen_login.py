@@ -32,6 +32,7 @@ from assembly.auth import events
 from assembly.auth.errors import Throttled
 from assembly.auth.models import OwnerCard
 from assembly.auth.permissions import Action, Principal, check
+from assembly.auth.qr import dark_runs
 from assembly.errors import AssemblyError
 from assembly.models import UTCDateTime
 from assembly.register.models import Person
@@ -244,8 +245,6 @@ def device(user_agent: str | None) -> str:
 
 def qr_svg(content: str, *, size: int = 280) -> str:
     """The QR code as inline SVG (no script, no style: allowed by the site's CSP)."""
-    from assembly.auth.qr import dark_runs
-
     modules, runs = dark_runs(content)
     quiet = 4
     parts = [f"M{start + quiet} {row + quiet}h{length}v1h-{length}z" for row, start, length in runs]

@@ -6,19 +6,20 @@ idle timeout. `now` is always a parameter: tests move the clock instead of sleep
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+import assembly.proxies.models  # noqa: F401 - auth_session.proxy_login_id names its table
 from assembly.auth import tokens
 from assembly.auth.models import Account, AccountEstate, AuthSession, OwnerCard
 from assembly.auth.permissions import ALL_ESTATES, Principal, Role
 from assembly.config import Settings
 from assembly.register.identity import mask_name
 from assembly.register.models import Community, Estate, Person
-from assembly.voting import proxy_models  # noqa: F401 - auth_session.proxy_login_id names its table
 
 FULL = "full"
 TOTP = "totp"  # password accepted, code outstanding
@@ -163,6 +164,16 @@ def account_principal(session: Session, account: Account, *, session_id: int | N
     )
 
 
+# Who a proxy's session speaks for is the proxies feature's to say: it installs its reader where the
+# application is composed (assembly.wiring), so auth never imports the feature built on it.
+ProxyPrincipal = Callable[..., Principal | None]
+_PROXY_PRINCIPAL: list[ProxyPrincipal] = []
+
+
+def install_proxy_principal(reader: ProxyPrincipal) -> None:
+    _PROXY_PRINCIPAL[:] = [reader]
+
+
 def principal_for(session: Session, row: AuthSession) -> Principal | None:
     """Who a full session speaks for; None when the account is disabled or the card revoked."""
     if row.stage != FULL:
@@ -173,9 +184,8 @@ def principal_for(session: Session, row: AuthSession) -> Principal | None:
             return None
         return account_principal(session, account, session_id=row.id)
     if row.proxy_login_id is not None:
-        from assembly.voting.proxies import proxy_principal
-
-        return proxy_principal(session, proxy_login_id=row.proxy_login_id, session_id=row.id)
+        return _PROXY_PRINCIPAL[0](session, proxy_login_id=row.proxy_login_id, session_id=row.id) \
+            if _PROXY_PRINCIPAL else None
     card = session.get(OwnerCard, row.card_id)
     if card is None or card.revoked_at is not None:
         return None

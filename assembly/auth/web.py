@@ -15,17 +15,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote
-
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from sqlmodel import Session
 
 from assembly.auth import sessions, tokens
 from assembly.auth.errors import CsrfFailed, Throttled, Unauthenticated
@@ -35,8 +34,10 @@ from assembly.config import Settings
 from assembly.db import read_only, unit_of_work
 from assembly.errors import AssemblyError
 from assembly.models import utcnow
-from assembly.web.bodies import FORM_TYPES
+from assembly.web.bodies import FORM_TYPES, BodyLimits
 from assembly.web.deps import connection_slot, write_gate
+from assembly.web.errors import error_response, wants_json
+from assembly.web.i18n import pick
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -244,8 +245,6 @@ def begin_session(request: Request, session, *, stage: str, now: datetime, accou
 
 def zh(message: str) -> str:
     """The half of a bilingual "中文 / english" message for the page's language (Chinese first)."""
-    from assembly.web.i18n import pick
-
     return pick(message)
 
 
@@ -258,8 +257,6 @@ def redirect(request: Request, url: str) -> Response:
 
 def api_error(request: Request, error: AssemblyError) -> Response:
     """An error answered without raising (so that a failure's records still commit)."""
-    from assembly.web.errors import error_response
-
     response = error_response(request, error.status, error.code, error.message, error.detail)
     if getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
@@ -281,10 +278,6 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def install(app: FastAPI) -> None:
     """The cookie middleware and the handlers that turn 401 into a login page for people."""
-    from assembly.web.errors import error_response, wants_json
-
-    from assembly.web.bodies import BodyLimits
-
     settings = app.state.settings
     # Inside the cookie middleware: the early CSRF check reads the cookies it put in the scope.
     app.add_middleware(BodyLimits, settings=settings, csrf_refused=lambda scope: csrf_refused_early(scope, settings=settings))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly.config import get_settings
 from assembly.localtime import month_day_time
 from assembly.notify import gateway
 from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
@@ -45,8 +46,6 @@ def gateway_configured(settings) -> bool:
 
 
 def _settings():
-    from assembly.config import get_settings
-
     return get_settings()
 
 

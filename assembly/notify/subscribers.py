@@ -25,9 +25,9 @@ from assembly.events.catalog import (
     VotingOpened,
 )
 from assembly.notify import owners, service
+from assembly.proxies.models import ProxyAppointment
 from assembly.register.models import Estate, Person
 from assembly.voting.models import Ballot, Meeting, Motion
-from assembly.voting.proxy_models import ProxyAppointment
 
 # the residents' committee's record of each meeting event (the record's `event`, rules.md's list)
 RECORDS: dict[type[MeetingEvent], str] = {

@@ -24,8 +24,8 @@ from assembly.area import format_area
 from assembly.errors import AssemblyError, InvalidInput, NotFound
 from assembly.register import facts, identity, rolls, service
 from assembly.register.importer import format_problems, parse_register, read_limited
-from assembly.register.problems import RegisterFileError
 from assembly.register.models import Estate, Ownership, Person, RegisterVersion, Unit, UnitRecord
+from assembly.register.problems import RegisterFileError
 from assembly.register.rows import RegisterRow
 
 register_app = typer.Typer(help="业主名册 / owner register", no_args_is_help=True)

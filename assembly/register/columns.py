@@ -6,7 +6,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-
 MAX_ROWS = 200_000
 # Column widths of the tables (unit.code, building.code, person.name): PostgreSQL enforces them.
 

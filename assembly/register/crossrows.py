@@ -8,6 +8,7 @@ from assembly.register.columns import AREA_FIELDS, BY_FIELD
 from assembly.register.problems import Problem
 from assembly.register.rows import RegisterRow
 
+
 def cross_row_problems(rows: list[tuple[int, RegisterRow, frozenset[str]]], written: dict[str, str]) -> list[Problem]:
     """Rows that are fine alone but contradict each other; fields in a row's `bad` set are skipped."""
 

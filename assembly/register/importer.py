@@ -37,16 +37,19 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from openpyxl import load_workbook
+
+from assembly.config import get_settings
 from assembly.register.cells import parse_row, row_values
 from assembly.register.columns import (
-    HEADER_FIELDS,
     AREA_FIELDS,
     BY_FIELD,
     COLUMNS,
+    HEADER_FIELDS,
     MAX_ROWS,
     REQUIRED_FIELDS,
-    header_key,
     both,
+    header_key,
 )
 from assembly.register.crossrows import cross_row_problems
 from assembly.register.problems import FILE, Problem, RegisterFileError
@@ -90,8 +93,6 @@ def parse_register(content: bytes, *, max_bytes: int | None = None, max_rows: in
 def _max_bytes(max_bytes: int | None) -> int:
     if max_bytes is not None:
         return max_bytes
-    from assembly.config import get_settings
-
     return get_settings().upload_max_bytes
 
 
@@ -208,8 +209,6 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[object]]]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds for a broken workbook

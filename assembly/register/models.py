@@ -16,7 +16,6 @@ from assembly.area import ExactArea
 from assembly.models import UTCDateTime, utcnow
 
 
-
 class District(SQLModel, table=True):
     """区 — a district (its housing authority issues the owner cards)."""
 

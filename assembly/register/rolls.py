@@ -11,8 +11,17 @@ from sqlmodel import Session
 from assembly.errors import InvalidInput
 from assembly.register.bulk import bulk_insert
 from assembly.register.facts import ANCILLARY, roll_units, version_facts
-from assembly.register.models import (Estate, Ownership, Person, RegisterVersion, RollMember, RollMemberUnit, RollSnapshot, Unit,
-                                      UnitRecord)
+from assembly.register.models import (
+    Estate,
+    Ownership,
+    Person,
+    RegisterVersion,
+    RollMember,
+    RollMemberUnit,
+    RollSnapshot,
+    Unit,
+    UnitRecord,
+)
 from assembly.register.service import latest_version
 from assembly.voting import rules
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from assembly.area import format_area
+from assembly.audit import service as audit
 from assembly.audit import store as audit_log
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, Role, estate_for, require, scope_to_estates
 from assembly.auth.web import now_for
@@ -77,8 +78,6 @@ def estate_summary(code: str, session: SessionDep) -> RegisterSummary:
 
 @router.get("/estate/{code}", include_in_schema=False)
 def estate_page(code: str, request: Request, session: SessionDep):
-    from assembly.audit import service as audit
-
     estate, summary = _summary(session, code)
     community = session.get(Community, estate.community_id)
     street_office = session.get(StreetOffice, community.street_office_id)

@@ -16,7 +16,7 @@ from assembly.auth.permissions import Action, CurrentPrincipal, estate_for
 from assembly.auth.web import now_for
 from assembly.errors import InvalidInput
 from assembly.register.models import Estate
-from assembly.voting import casting, meetings, views
+from assembly.voting import casting, meetings, objections, views
 from assembly.voting.models import Ballot
 from assembly.web.deps import in_write_turn
 
@@ -51,7 +51,7 @@ class BallotBody(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=64)
 
 
-def _meeting(request: Request, session, estate: Estate, meeting_id: int):
+def meeting_of(request: Request, session, estate: Estate, meeting_id: int):
     """The meeting as stored: a page view never closes or counts it (the job runner does, assembly.jobs;
     until then its state reads "closing")."""
     return meetings.get_meeting(session, estate=estate, meeting_id=meeting_id)
@@ -85,7 +85,7 @@ def create_meeting(request: Request, session: views.SessionDep, body: MeetingBod
 @router.get("/meetings/{meeting}")
 def show_meeting(meeting: IdPath, request: Request, session: views.SessionDep,
                  estate: Annotated[Estate, estate_for(Action.MEETING_READ)], principal: CurrentPrincipal) -> dict:
-    found = _meeting(request, session, estate, meeting)
+    found = meeting_of(request, session, estate, meeting)
     if found.published_at is None and not principal.may(Action.MOTION_DRAFT):
         raise views.draft_hidden()
     return views.meeting_json(session, estate=estate, meeting=found, now=now_for(request))
@@ -113,7 +113,7 @@ def open_meeting(meeting: IdPath, request: Request, session: views.SessionDep,
 def my_ballots(meeting: IdPath, request: Request, session: views.SessionDep,
                estate: Annotated[Estate, estate_for(Action.VOTE)], principal: CurrentPrincipal) -> dict:
     """The owner's voting members on this meeting's roll, and per motion whether each has voted."""
-    found = _meeting(request, session, estate, meeting)
+    found = meeting_of(request, session, estate, meeting)
     held = casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")
     keys = [h.member_key for h in held]
     return {
@@ -173,7 +173,7 @@ def signed_receipt(request: Request, *, estate_id: int, index: int) -> str:
 def unit_results(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep,
                  estate: Annotated[Estate, estate_for(Action.UNIT_RESULTS_READ)]) -> dict:
     """After close, where the meeting's rules say so: per unit the room, area and choice (no names)."""
-    found = _meeting(request, session, estate, meeting)
+    found = meeting_of(request, session, estate, meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     if not found.publish_per_unit_results or target.tally_file is None:
         raise views.no_unit_results(found)
@@ -201,9 +201,7 @@ def _objection_json(objection) -> dict:
 def file_objection(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, body: ObjectionBody,
                    estate: Annotated[Estate, estate_for(Action.OBJECTION_FILE)], principal: CurrentPrincipal) -> dict:
     """An owner objects to their own member's line during the objection period."""
-    from assembly.voting import objections
-
-    found = _meeting(request, session, estate, meeting)
+    found = meeting_of(request, session, estate, meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     return _objection_json(objections.file_objection(session, meeting=found, motion=target, principal=principal,
                                                      member_key=body.member, text=body.text, now=now_for(request)))
@@ -214,8 +212,6 @@ def decide_objection(meeting: IdPath, motion: IdPath, objection: IdPath, request
                      body: DecisionBody, estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)],
                      principal: CurrentPrincipal) -> dict:
     """Uphold (the ballot is voided and the motion recounted) or dismiss, before the result is final."""
-    from assembly.voting import objections
-
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     return _objection_json(objections.decide(session, meeting=found, motion=target, objection_id=objection,

@@ -52,7 +52,7 @@ def upload_page(meeting: IdPath, motion: IdPath, request: Request, session: view
         attachments.add(session, meeting=found, motion=target, principal=principal, upload=upload,
                         now=now_for(request))
     except AssemblyError as error:
-        context = pages._context(request, session, estate, found, principal)
+        context = pages.page_context(request, session, estate, found, principal)
         return render(request, "voting/meeting.html", context | {
             "attachment_error": zh(error.message), "attachment_motion": target.id}, status_code=error.status)
     return redirect(request, f"/estate/{estate.code}/meetings/{meeting}?done=attached#attachments-{motion}")

@@ -18,10 +18,11 @@ from sqlmodel import Session
 from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
 from assembly.auth.permissions import Principal
-from assembly.errors import Conflict, Forbidden, InvalidInput
+from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import BallotCast
-from assembly.register.models import Person, RollMember, RollMemberUnit, Unit
+from assembly.register.models import RollMember, RollMemberUnit, Unit
+from assembly.register.voters import check_designated_voter  # co-owners' voter (rules.md, "The register")
 from assembly.voting import meetings, transfers
 from assembly.voting.ballots import CHOICES, choices_defect
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -140,7 +141,7 @@ def stored_choice(motion: Motion, ballot: Ballot) -> str | list[str]:
     return json.loads(ballot.choice) if motion.kind == "election" else ballot.choice
 
 
-def _check_choice(motion: Motion, choice: str | list[str]) -> str:
+def check_choice(motion: Motion, choice: str | list[str]) -> str:
     if motion.kind == "election":
         if isinstance(choice, str):
             choice = [choice] if choice else []
@@ -158,89 +159,41 @@ def cast(session: Session, *, meeting: Meeting, motion: Motion, principal: Princ
          choice: str | list[str], idempotency_key: str, now: datetime) -> tuple[Ballot, bool]:
     """Cast the owner's ballot for one member; returns (ballot, created). The same idempotency key
     returns the ballot it already made (a retry or a double click), whatever it says."""
-    _check_key(idempotency_key)
+    check_key(idempotency_key)
     meeting = meetings.lock(session, meeting)  # casts of one meeting take turns (then the audit sequencer)
-    earlier = _earlier(session, motion=motion, member_key=member_key, idempotency_key=idempotency_key, by="owner")
+    earlier = earlier_ballot(session, motion=motion, member_key=member_key, idempotency_key=idempotency_key, by="owner")
     if earlier is not None:
         return earlier, False
-    _check_open(meeting, motion, now)
+    check_open(meeting, motion, now)
     holding = holding_of(session, meeting=meeting, pseudonym=principal.pseudonym or "", member_key=member_key)
     if holding is None:
         raise Forbidden("您不在本次会议冻结的业主名册中，或不是该表决权的业主，不能投这一票"
                         " / you are not an owner of this member on the frozen roll", code="not_on_roll")
     if holding.sold is not None:
         raise sold_during_voting(holding)
-    from assembly.register.voters import check_designated_voter  # co-owners' voter (rules.md, "The register")
-
     if holding.acquired is None:  # the sellers' designation does not bind the buyers
         check_designated_voter(session, estate_id=meeting.estate_id, member_key=member_key,
                                person_id=principal.person_id)
-    stored = _check_choice(motion, choice)
+    stored = check_choice(motion, choice)
     # Under "first" only the owner's own earlier ballot binds them: a proxy's never does (it ranks lower);
     # nor does the seller's bind the buyer (their ballot replaces it: transfers.py).
     since = holding.tenure.since if holding.tenure else None
-    if meeting.revote == "first" and _voted(session, motion=motion, member_key=member_key, by=("owner", "paper"),
+    if meeting.revote == "first" and has_voted(session, motion=motion, member_key=member_key, by=("owner", "paper"),
                                             since=since):
         raise Conflict("本次会议以第一次投票为准，您已经投过票，不能更改 / already voted (first ballot counts)",
                        code="already_voted")
-    return _record(session, meeting=meeting, motion=motion, actor=meetings.actor_of(principal), member_key=member_key,
+    return record_ballot(session, meeting=meeting, motion=motion, actor=meetings.actor_of(principal), member_key=member_key,
                    unit=holding.units[0], stored=stored, by="owner", person_id=principal.person_id,
                    idempotency_key=idempotency_key, now=now), True
 
 
-def cast_as_proxy(session: Session, *, meeting: Meeting, motion: Motion, principal: Principal, member_key: str,
-                  choice: str | list[str], idempotency_key: str, now: datetime) -> tuple[Ballot, bool]:
-    """A proxy's ballot for a member whose confirmed authorisation names them (`by: "proxy"`; the
-    entry's actor is the proxy, its member the represented member). Refused once the owner has voted:
-    the owner's own ballot beats the proxy's, whenever cast."""
-    from assembly.voting import proxies
-
-    _check_key(idempotency_key)
-    if principal.proxy_id is None or principal.meeting_id != meeting.id:
-        raise Forbidden("您的代理人登录不适用于这次会议 / your proxy login is for another meeting",
-                        code="proxy_wrong_meeting")
-    meeting = meetings.lock(session, meeting)
-    earlier = _earlier(session, motion=motion, member_key=member_key, idempotency_key=idempotency_key, by="proxy")
-    if earlier is not None:
-        return earlier, False
-    _check_open(meeting, motion, now)
-    login = session.get(proxies.ProxyLogin, principal.proxy_id)
-    if member_key not in {a.member_key for a in proxies.in_force(session, login=login)}:
-        raise Forbidden("没有经业主委员会确认、仍然有效的授权委托让您代理这一表决权"
-                        " / no confirmed authorisation in force names you for this member", code="proxy_not_confirmed")
-    appointment = next(a for a in proxies.in_force(session, login=login) if a.member_key == member_key)
-    chain = transfers.chains(session, meeting_id=meeting.id, member_keys=[member_key]).get(member_key, [])
-    signer = session.get(Person, appointment.appointed_by_person) if chain else None
-    if chain and (signer is None or signer.pseudonym not in chain[-1].holder_set):  # the signer sold: it lapsed
-        raise Forbidden("被代理的房屋已经登记转让，签署授权委托的业主不再享有这一表决权，委托随之失效 / the unit was "
-                        "sold: the owner who signed the authorisation no longer holds the vote, so it has lapsed",
-                        code="proxy_lapsed_by_sale")
-    units = sorted(session.scalars(
-        select(Unit.code).join(RollMemberUnit, RollMemberUnit.unit_id == Unit.id)
-        .join(RollMember, RollMember.id == RollMemberUnit.member_id)
-        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, RollMember.member_key == member_key)))
-    if not units:
-        raise Forbidden("被代理的表决权不在本次会议冻结的业主名册中（房屋可能已经转让），委托失效"
-                        " / the member is not on the frozen roll: the authorisation has lapsed", code="not_on_roll")
-    stored = _check_choice(motion, choice)
-    if _voted(session, motion=motion, member_key=member_key, by=("owner", "paper")):
-        raise Conflict("业主本人已经投票，以业主本人的投票为准，代理人不能再投 / the owner has voted; their ballot counts",
-                       code="owner_voted")
-    if meeting.revote == "first" and _voted(session, motion=motion, member_key=member_key, by=("proxy",)):
-        raise Conflict("本次会议以第一次投票为准，您已经代其投过票 / already voted (first ballot counts)",
-                       code="already_voted")
-    return _record(session, meeting=meeting, motion=motion, actor=audit_log.Actor(principal.pseudonym, "proxy"),
-                   member_key=member_key, unit=units[0], stored=stored, by="proxy", person_id=None,
-                   idempotency_key=idempotency_key, now=now), True
-
-
-def _check_key(idempotency_key: str) -> None:
+def check_key(idempotency_key: str) -> None:
     if not idempotency_key or len(idempotency_key) > 64:
         raise InvalidInput("请求缺少有效的防重复编号 / a request key of 1-64 characters is required",
                            code="idempotency_key_required")
 
 
-def _earlier(session: Session, *, motion: Motion, member_key: str, idempotency_key: str, by: str) -> Ballot | None:
+def earlier_ballot(session: Session, *, motion: Motion, member_key: str, idempotency_key: str, by: str) -> Ballot | None:
     """The ballot this request key already made (a retry, a double click); a key another way of
     voting used for this member is refused, never answered with that ballot."""
     earlier = session.scalars(select(Ballot).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key,
@@ -251,7 +204,7 @@ def _earlier(session: Session, *, motion: Motion, member_key: str, idempotency_k
     return earlier
 
 
-def _check_open(meeting: Meeting, motion: Motion, now: datetime) -> None:
+def check_open(meeting: Meeting, motion: Motion, now: datetime) -> None:
     stage = meetings.state(meeting, now)
     if stage in (meetings.DRAFT, meetings.NOTICE):
         raise Conflict("投票尚未开始 / voting has not opened", code="voting_not_open")
@@ -261,7 +214,7 @@ def _check_open(meeting: Meeting, motion: Motion, now: datetime) -> None:
         raise InvalidInput("议题不属于这次会议 / the motion is not of this meeting", code="motion_not_found")
 
 
-def _voted(session: Session, *, motion: Motion, member_key: str, by: tuple[str, ...],
+def has_voted(session: Session, *, motion: Motion, member_key: str, by: tuple[str, ...],
            since: datetime | None = None) -> bool:
     query = select(Ballot.id).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key, Ballot.by.in_(by))
     if since is not None:
@@ -269,7 +222,7 @@ def _voted(session: Session, *, motion: Motion, member_key: str, by: tuple[str, 
     return session.scalars(query).first() is not None
 
 
-def _record(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_log.Actor, member_key: str,
+def record_ballot(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_log.Actor, member_key: str,
             unit: str, stored: str, by: str, person_id: int | None, idempotency_key: str, now: datetime) -> Ballot:
     salt = secrets.token_bytes(32)
     body = ballot_object(motion, unit=unit, choice=json.loads(stored) if motion.kind == "election" else stored, by=by)
@@ -311,7 +264,5 @@ def ballot_for_receipt(session: Session, *, motion: Motion, ballot_id: int, memb
                                                   Ballot.member_key.in_(member_keys or [""]))).first()
     holding = next((h for h in held or [] if ballot is not None and h.member_key == ballot.member_key), None)
     if ballot is None or (holding is not None and not holding.covers(ballot)):
-        from assembly.errors import NotFound
-
         raise NotFound("没有找到您的这张选票 / no such ballot of yours", code="ballot_not_found")
     return ballot

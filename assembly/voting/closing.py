@@ -28,6 +28,7 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
 from assembly.events.bus import publish
 from assembly.events.catalog import MeetingEvent, ResultAnnounced, ResultHeld, VotingClosed
+from assembly.localtime import stamp
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit, UnitRecord
 from assembly.voting import meetings, transfers
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -124,20 +125,20 @@ def close_if_due(session: Session, *, meeting: Meeting, now: datetime) -> bool:
         session.flush()
         if meeting.paper_grace_days == 0:  # no paper phase: exactly the close of before
             count_and_announce(session, meeting=meeting, estate=estate, now=now, closed_note=(
-                f"业主大会会议“{meeting.title}”投票于 {meetings._local(meeting.closes_at)} 截止，已开票计票。"))
+                f"业主大会会议“{meeting.title}”投票于 {stamp(meeting.closes_at)} 截止，已开票计票。"))
             return True
         audit_log.append(session, estate_id=meeting.estate_id, type="voting.closed", actor=SYSTEM, at=now,
                          meeting=meetings.meeting_id(meeting), closes_at=format_time(meeting.closes_at),
                          paper_until=format_time(paper_until))
         if now < paper_until:
             _tell(session, estate, meeting, VotingClosed, now,
-                    f"业主大会会议“{meeting.title}”网上投票于 {meetings._local(meeting.closes_at)} 截止。"
-                    f"纸质选票由业主委员会两人录入、复核，观察员可在平台上查看录入记录和扫描件，录入期至 {meetings._local(paper_until)}，"
+                    f"业主大会会议“{meeting.title}”网上投票于 {stamp(meeting.closes_at)} 截止。"
+                    f"纸质选票由业主委员会两人录入、复核，观察员可在平台上查看录入记录和扫描件，录入期至 {stamp(paper_until)}，"
                     f"届时（或业主委员会宣布录入完毕时）开票计票并公告。")
             return True
         _tell(session, estate, meeting, VotingClosed, now,  # nobody looked until the paper phase was over
-                f"业主大会会议“{meeting.title}”投票于 {meetings._local(meeting.closes_at)} 截止，"
-                f"纸质选票录入期已于 {meetings._local(paper_until)} 届满，已开票计票。")
+                f"业主大会会议“{meeting.title}”投票于 {stamp(meeting.closes_at)} 截止，"
+                f"纸质选票录入期已于 {stamp(paper_until)} 届满，已开票计票。")
     if _hold_for_pending_sheets(session, meeting=meeting, estate=estate, now=now):
         return True
     finish_paper_phase(session, meeting=meeting, estate=estate, actor=SYSTEM, by="grace-ended", now=now)
@@ -160,7 +161,7 @@ def _hold_for_pending_sheets(session: Session, *, meeting: Meeting, estate: Esta
                      meeting=meetings.meeting_id(meeting), pending=len(sheets), papers=[e.id for e in sheets],
                      motions=[m.public_id for m in changing])
     _tell(session, estate, meeting, ResultHeld, now,
-            f"业主大会会议“{meeting.title}”纸质选票录入期已于 {meetings._local(meetings.paper_ends(meeting))} 届满，"
+            f"业主大会会议“{meeting.title}”纸质选票录入期已于 {stamp(meetings.paper_ends(meeting))} 届满，"
             f"尚有 {len(sheets)} 张按时投入票箱的纸质选票未完成复核，可能改变表决结果；"
             f"结果暂缓公告，待业主委员会复核完毕后自动开票计票并公告。")
     return True
@@ -276,11 +277,11 @@ def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: 
     rows = _ballot_rows(session, motion)
     ballots = _ballot_objects(motion, rows)
     openings = sorted(({"entry": entry, "member": member, "salt": salt.hex(), "ballot": ballot}
-                       for (entry, member, salt, *_rest), ballot in zip(rows, ballots)), key=itemgetter("entry"))
+                       for (entry, member, salt, *_rest), ballot in zip(rows, ballots, strict=True)), key=itemgetter("entry"))
     # Every ballot is opened; a seller's ballot a buyer's replaced (a sale registered during voting)
     # is not in the tally file (transfers.py; the verifier applies the same rule from the log).
     aside = transfers.superseded_entries(session, motion=motion)
-    counted = [ballot for (entry, *_rest), ballot in zip(rows, ballots) if entry not in aside] if aside else ballots
+    counted = [ballot for (entry, *_rest), ballot in zip(rows, ballots, strict=True) if entry not in aside] if aside else ballots
     document = _document(meeting, motion, units, counted)
     data = tally_bytes(document)
     digest = hashlib.sha256(data).hexdigest()

@@ -9,7 +9,7 @@ from datetime import datetime
 from fpdf.enums import WrapMode
 
 from assembly.area import format_area
-from assembly.auth.pdf import A4_H, A4_W, BRAND, FONT, INK, LINE, MUTED, _Sheet, printable
+from assembly.auth.pdf import A4_H, A4_W, BRAND, FONT, INK, LINE, MUTED, Sheet, printable
 from assembly.voting import casting, meetings
 from assembly.voting.documents import MeetingRecord, MotionRecord, item_label
 from assembly.voting.meetings import SHANGHAI
@@ -23,7 +23,7 @@ def _when(moment: datetime | None) -> str:
     return "—" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M（北京时间）")
 
 
-class _Report(_Sheet):
+class _Report(Sheet):
     """A flowing A4 document: the card sheet's font and colours, margins, page numbers in the footer."""
 
     def __init__(self, title: str, footer: str) -> None:

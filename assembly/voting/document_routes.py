@@ -21,7 +21,7 @@ CSV = {200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a BOM (
 
 
 def _record(request: Request, session, estate: Estate, meeting_id: int) -> documents.MeetingRecord:
-    meeting = api._meeting(request, session, estate, meeting_id)  # a first look after closes_at closes it
+    meeting = api.meeting_of(request, session, estate, meeting_id)  # a first look after closes_at closes it
     if meeting.published_at is None:
         raise views.draft_hidden()
     return documents.meeting_record(session, estate=estate, meeting=meeting, now=now_for(request))
@@ -58,7 +58,7 @@ def totals_csv(meeting: IdPath, request: Request, session: views.SessionDep,
 @router.get("/estate/{code}/meetings/{meeting}/units.csv", responses=CSV, response_class=Response)
 def units_csv(meeting: IdPath, request: Request, session: views.SessionDep,
               estate: Annotated[Estate, estate_for(Action.UNIT_RESULTS_READ)]):
-    found = api._meeting(request, session, estate, meeting)
+    found = api.meeting_of(request, session, estate, meeting)
     if found.published_at is not None and (not found.publish_per_unit_results or found.announced_at is None):
         raise views.no_unit_results(found)  # not published by this meeting, or not counted yet (and when)
     record = _record(request, session, estate, meeting)

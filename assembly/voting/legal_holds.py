@@ -1,7 +1,7 @@
 """Legal holds 案件保全: the committee or the street office records that a case about a meeting is open
 — a suit to revoke its decision (法释〔2009〕7号第十二条), a revocation request before the street
 office (北京市物业管理条例第八条、第五十一条) — and releases it when the case ends. While a hold is in
-force the proxy scans (assembly.voting.proxy_scans) and the former owners' names
+force the proxy scans (assembly.proxies.scans) and the former owners' names
 (assembly.privacy.service) the case may need are kept. Keyword-only, `now` passed in, never commits.
 The reason is typed by a person: it stays in `legal_hold`, never in the log.
 """

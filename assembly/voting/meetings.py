@@ -18,9 +18,10 @@ from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
 from assembly.events import bus as events
 from assembly.events.catalog import MeetingPublished, VotingOpened
+from assembly.localtime import stamp
 from assembly.plaintext import check_visible
 from assembly.register import rolls
-from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit
+from assembly.register.models import Estate, RegisterVersion, RollMember, RollMemberUnit, RollSnapshot, Unit
 from assembly.voting import notice
 from assembly.voting.ballots import REVOTES
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -137,10 +138,6 @@ def period_text(period: notice.NoticePeriod) -> str:
     return text
 
 
-def _local(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
-
-
 def problems_before_open(session: Session, *, meeting: Meeting, now: datetime) -> list[str]:
     """Everything that keeps voting from opening now, each in a sentence that says until when."""
     problems = []
@@ -158,10 +155,10 @@ def problems_before_open(session: Session, *, meeting: Meeting, now: datetime) -
             problems.append(str(error))
             continue
         if now < period.earliest_open:
-            problems.append(f"{_local(moment)} {who}，{period_text(period)}，"
-                            f"最早 {_local(period.earliest_open)} 方可开始投票（{NOTICE_BASIS}）。")
+            problems.append(f"{stamp(moment)} {who}，{period_text(period)}，"
+                            f"最早 {stamp(period.earliest_open)} 方可开始投票（{NOTICE_BASIS}）。")
     if now >= meeting.closes_at:
-        problems.append(f"计划的投票截止时间 {_local(meeting.closes_at)} 已过，请另行召集会议。")
+        problems.append(f"计划的投票截止时间 {stamp(meeting.closes_at)} 已过，请另行召集会议。")
     estate = session.get(Estate, meeting.estate_id)
     if estate.ancillary_counted is None and rolls.ancillary_units(session, estate=estate):
         problems.append(ANCILLARY_UNDECIDED)
@@ -236,7 +233,7 @@ def create_meeting(session: Session, *, estate: Estate, principal: Principal, ti
         raise InvalidInput(f"异议期 1–60 日，代理上限 1–10 人，纸质票录入期 0–{MAX_PAPER_GRACE_DAYS} 日"
                            f"（表决结果须在投票截止后 3 日内公告） / rules out of range", code="invalid_rules")
     if closes_at.tzinfo is None or closes_at <= earliest_open(now):
-        raise InvalidInput(f"投票截止时间须晚于最早可开始投票的时间 {_local(earliest_open(now))} / closes too early",
+        raise InvalidInput(f"投票截止时间须晚于最早可开始投票的时间 {stamp(earliest_open(now))} / closes too early",
                            code="closes_too_early")
     check_unit_publication(estate, publish=publish_per_unit_results)
     if not motions:
@@ -286,7 +283,7 @@ def publish(session: Session, *, meeting: Meeting, estate: Estate, principal: Pr
     if meeting.published_at is not None:
         raise Conflict("会议通知已经发布 / already published", code="already_published")
     if meeting.closes_at <= earliest_open(now):
-        raise Conflict(f"投票截止时间须晚于 {_local(earliest_open(now))}，请修改后再发布 / closes too early",
+        raise Conflict(f"投票截止时间须晚于 {stamp(earliest_open(now))}，请修改后再发布 / closes too early",
                        code="closes_too_early")
     actor = actor_of(principal)
     meeting.published_at = now
@@ -301,7 +298,7 @@ def publish(session: Session, *, meeting: Meeting, estate: Estate, principal: Pr
         estate_id=estate.id, at=now, actor=actor.id, role=actor.role, meeting_id=meeting.id,
         evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
         description=f"{estate.name}召集业主大会会议“{meeting.title}”。议题：{agenda}。"
-                    f"最早 {_local(earliest_open(now))} 开始投票，{_local(meeting.closes_at)} 截止。"))
+                    f"最早 {stamp(earliest_open(now))} 开始投票，{stamp(meeting.closes_at)} 截止。"))
     return meeting
 
 
@@ -330,14 +327,12 @@ def open_voting(session: Session, *, meeting: Meeting, estate: Estate, principal
     events.publish(session, VotingOpened(
         estate_id=estate.id, at=now, actor=actor.id, role=actor.role, meeting_id=meeting.id,
         evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
-        description=f"业主大会会议“{meeting.title}”开始投票，{_local(meeting.closes_at)} 截止。"
+        description=f"业主大会会议“{meeting.title}”开始投票，{stamp(meeting.closes_at)} 截止。"
                     f"参加投票的业主名册已冻结：{snapshot.total_heads} 人，专有部分面积 {_area_text(snapshot.total_area)} 平方米。"))
     return meeting
 
 
 def _version_number(session: Session, snapshot: RollSnapshot) -> int:
-    from assembly.register.models import RegisterVersion
-
     return session.get(RegisterVersion, snapshot.version_id).number
 
 

@@ -21,7 +21,7 @@ from assembly.register.models import Estate
 from assembly.voting import casting, meetings, transfers
 from assembly.voting.ballots import Cast, resolve_ballots
 from assembly.voting.models import Ballot, Meeting, Motion, Objection
-from assembly.voting.tally import _roll, tally
+from assembly.voting.tally import roll_of, tally
 
 SYSTEM = audit_log.SYSTEM
 
@@ -44,7 +44,7 @@ def counted_document(session: Session, *, motion: Motion) -> tuple[dict, list[in
     lines and a further objection read, so that they all agree."""
     document = json.loads(motion.tally_file)
     voided = set(voided_entries(session, motion=motion))
-    kept = [(ballot, entry) for ballot, entry in zip(document["ballots"], _entries_in_file_order(session, motion))
+    kept = [(ballot, entry) for ballot, entry in zip(document["ballots"], _entries_in_file_order(session, motion), strict=False)
             if entry not in voided]
     return {**document, "ballots": [ballot for ballot, _ in kept]}, [entry for _, entry in kept]
 
@@ -58,7 +58,7 @@ def counted_entries(session: Session, *, motion: Motion) -> list[int]:
 
 def counted_indexes(document: dict) -> dict[str, int]:
     """member key -> index of its counted ballot in `document`, as tally() resolves it."""
-    _members, member_of = _roll(document["units"])
+    _members, member_of = roll_of(document["units"])
     casts = [Cast(member_of.get(b["unit"]), b.get("by", "owner")) for b in document["ballots"]]
     return dict(resolve_ballots(casts, revote=document.get("revote", "last")).counted)
 

@@ -16,9 +16,10 @@ from starlette.datastructures import FormData
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
+from assembly.register import voters  # co-owners' voter: the others see the unit, not the form
 from assembly.register.identity import mask_name
 from assembly.register.models import Estate, Person
-from assembly.voting import api, attachments, casting, meetings, posting, views
+from assembly.voting import api, attachments, casting, meetings, objections, posting, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.paper_models import unsettled_entries
 from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS
@@ -32,7 +33,7 @@ documented = APIRouter()  # the page vote, in the OpenAPI description for progra
 MOTION_SLOTS = 3
 
 
-def _context(request: Request, session, estate: Estate, meeting: Meeting, principal: Principal) -> dict:
+def page_context(request: Request, session, estate: Estate, meeting: Meeting, principal: Principal) -> dict:
     now = now_for(request)
     stage = meetings.state(meeting, now)
     motions = meetings.motions_of(session, meeting=meeting)
@@ -143,10 +144,10 @@ def create_meeting(request: Request, session: views.SessionDep, principal: Curre
 @router.get("/estate/{code}/meetings/{meeting}")
 def meeting_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                  estate: Annotated[Estate, estate_for(Action.MEETING_READ)]):
-    found = api._meeting(request, session, estate, meeting)
+    found = api.meeting_of(request, session, estate, meeting)
     if found.published_at is None and not principal.may(Action.MOTION_DRAFT):
         raise views.draft_hidden()
-    context = _context(request, session, estate, found, principal)
+    context = page_context(request, session, estate, found, principal)
     context["notice"] = request.query_params.get("done")
     return render(request, "voting/meeting.html", context)
 
@@ -165,7 +166,7 @@ def open_meeting(meeting: IdPath, request: Request, session: views.SessionDep, p
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     problems = meetings.problems_before_open(session, meeting=found, now=now_for(request))
     if problems:  # answered as the page with the reasons, not raised: nothing to roll back
-        context = _context(request, session, estate, found, principal) | {"refused": problems}
+        context = page_context(request, session, estate, found, principal) | {"refused": problems}
         return render(request, "voting/meeting.html", context, status_code=409)
     meetings.open_voting(session, meeting=found, estate=estate, principal=principal, now=now_for(request))
     return redirect(request, f"/estate/{estate.code}/meetings/{meeting}?done=opened")
@@ -173,20 +174,16 @@ def open_meeting(meeting: IdPath, request: Request, session: views.SessionDep, p
 
 def _motion_context(request: Request, session, estate: Estate, meeting: Meeting, motion: Motion,
                     principal: Principal) -> dict:
-    context = _context(request, session, estate, meeting, principal)
+    context = page_context(request, session, estate, meeting, principal)
     row = next(r for r in context["rows"] if r["motion"].id == motion.id)
     held = casting.holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "") \
         if principal.may(Action.VOTE) else []
     voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held], held=held)
-    from assembly.register import voters  # co-owners' voter: the others see the unit, not the form
-
     others = {h.member_key: voters.designated_voter(session, estate_id=estate.id, member_key=h.member_key) for h in held}
     other_voter = {key: mask_name(session.get(Person, d.voter_id).name) for key, d in others.items()
                    if d is not None and d.voter_id != principal.person_id}
     lines = views.unit_lines(session, motion=motion) if (principal.may(Action.UNIT_RESULTS_READ) and meeting.publish_per_unit_results) \
         else []
-    from assembly.voting import objections
-
     return context | {"row": row, "motion": motion, "holdings": held, "voted": voted, "lines": lines,
                       "other_voter": other_voter,
                       "request_key": secrets.token_urlsafe(16), "choice_labels": casting.CHOICE_LABELS,
@@ -199,7 +196,7 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
 @router.get("/estate/{code}/meetings/{meeting}/motions/{motion}")
 def motion_page(meeting: IdPath, motion: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                 estate: Annotated[Estate, estate_for(Action.MEETING_READ)]):
-    found = api._meeting(request, session, estate, meeting)
+    found = api.meeting_of(request, session, estate, meeting)
     if found.published_at is None and not principal.may(Action.MOTION_DRAFT):
         raise views.draft_hidden()
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
@@ -258,8 +255,6 @@ def file_objection(meeting: IdPath, motion: IdPath, request: Request, session: v
                    principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.OBJECTION_FILE)],
                    form: FormDep):
     """An owner says "this is not my vote" about their unit's line, during the objection period."""
-    from assembly.voting import objections
-
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     objections.file_objection(session, meeting=found, motion=target, principal=principal,
@@ -273,8 +268,6 @@ def decide_objection(meeting: IdPath, motion: IdPath, objection: IdPath, request
                      session: views.SessionDep, principal: CurrentPrincipal,
                      estate: Annotated[Estate, estate_for(Action.RESULT_PUBLISH)], form: FormDep):
     """The committee upholds (the ballot is voided and the motion recounted) or dismisses an objection."""
-    from assembly.voting import objections
-
     found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     decision = form.get("decision")

@@ -22,6 +22,7 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
+from assembly.localtime import stamp
 from assembly.register.models import Estate, RollMember, RollMemberUnit, Unit
 from assembly.voting import closing, meetings
 from assembly.voting.ballots import CHOICES, Cast, choices_defect, resolve_ballots
@@ -124,8 +125,8 @@ def enter(session: Session, *, meeting: Meeting, motion: Motion, principal: Prin
     if handed_in_at.tzinfo is None:
         raise InvalidInput("投递时间须带时区 / handed_in needs a time zone", code="naive_time")
     if not meeting.opens_at <= handed_in_at < meeting.closes_at:
-        raise InvalidInput(f"投递时间须在投票期间内（{meetings._local(meeting.opens_at)} 至 "
-                           f"{meetings._local(meeting.closes_at)}） / handed in outside the voting window",
+        raise InvalidInput(f"投递时间须在投票期间内（{stamp(meeting.opens_at)} 至 "
+                           f"{stamp(meeting.closes_at)}） / handed in outside the voting window",
                            code="handed_in_outside_window")
     kind = scan_type(scan)
     digest = hashlib.sha256(scan).hexdigest()
@@ -281,4 +282,4 @@ def _why(ballots: list[tuple[str, datetime]], counted: int | None, revote: str) 
         return f"计入{BY_LABELS[by]}：业主本人的投票（含纸质票）优先于代理人的投票，不论先后。"
     rule = "以最后一次投票为准，计入时间最晚的一张" if revote == "last" else "以第一次投票为准，计入时间最早的一张"
     proxy = "；代理人的投票不计（业主本人的投票优先）" if by != "proxy" and "proxy" in beaten else ""
-    return f"计入{BY_LABELS[by]}（{meetings._local(when)}）：本次会议{rule}（纸质票以投入票箱的时间计）{proxy}。"
+    return f"计入{BY_LABELS[by]}（{stamp(when)}）：本次会议{rule}（纸质票以投入票箱的时间计）{proxy}。"

@@ -35,7 +35,7 @@ api_router = APIRouter(prefix="/api/estates/{code}", tags=["paper ballots"])
 
 def _meeting(request: Request, session, estate: Estate, meeting_id: int, principal: Principal) -> Meeting:
     """The meeting, closed (or counted) first if its time has come: every route here, reading or not."""
-    found = api._meeting(request, session, estate, meeting_id)
+    found = api.meeting_of(request, session, estate, meeting_id)
     if found.published_at is None and not principal.may(Action.MOTION_DRAFT):
         raise views.draft_hidden()
     return found

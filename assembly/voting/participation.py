@@ -32,7 +32,7 @@ _DIGITS = re.compile(r"(\d+)")
 def natural_key(code: str) -> tuple:
     """'2-1-1203' after '2-1-903' and '10-1-101' after '9-1-101': numbers compare as numbers. The
     split alternates text and digits, so equal positions always hold the same type."""
-    return tuple(int(part) if odd else part for odd, part in zip(_ALTERNATE, _DIGITS.split(code)))
+    return tuple(int(part) if odd else part for odd, part in zip(_ALTERNATE, _DIGITS.split(code), strict=False))
 
 
 _ALTERNATE = [False, True] * 64  # codes are at most 40 characters: at most 21 parts

@@ -22,7 +22,7 @@ WHOLE_MAP_UNITS = 5000  # above this many units the map shows one building at a 
 
 
 def _load(request: Request, session, estate: Estate, meeting_id: int, motion_id: int, principal: Principal):
-    meeting = api._meeting(request, session, estate, meeting_id)
+    meeting = api.meeting_of(request, session, estate, meeting_id)
     if meeting.published_at is None and not principal.may(Action.MOTION_DRAFT):
         raise views.draft_hidden()
     motion = meetings.get_motion(session, meeting=meeting, motion_id=motion_id)

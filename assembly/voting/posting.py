@@ -14,6 +14,7 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
 from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
+from assembly.localtime import stamp
 from assembly.voting import attachments, meetings
 from assembly.voting.models import Meeting
 from assembly.voting.posting_models import NoticePosting
@@ -36,8 +37,8 @@ def record(session: Session, *, meeting: Meeting, principal: Principal, place: s
         raise Conflict("投票已经开始，不能再记录张贴 / voting has opened", code="already_open")
     earlier = posting_of(session, meeting=meeting)
     if earlier is not None:
-        raise Conflict(f"本次会议通知的张贴已于 {meetings._local(earlier.recorded_at)} 记录"
-                       f"（{meetings._local(earlier.posted_at)} 张贴于{earlier.place}），不能重复记录"
+        raise Conflict(f"本次会议通知的张贴已于 {stamp(earlier.recorded_at)} 记录"
+                       f"（{stamp(earlier.posted_at)} 张贴于{earlier.place}），不能重复记录"
                        " / the posting is already recorded", code="posting_recorded")
     place = " ".join(place.split())
     if not place or len(place) > 200:
@@ -47,7 +48,7 @@ def record(session: Session, *, meeting: Meeting, principal: Principal, place: s
         raise InvalidInput("张贴时间须带时区 / posted_at needs a time zone", code="naive_time")
     # forms give minutes: a posting in the minute of publishing is after it
     if not meeting.published_at.replace(second=0, microsecond=0) <= posted_at <= now:
-        raise InvalidInput(f"张贴时间须在会议通知发布（{meetings._local(meeting.published_at)}）之后、现在之前"
+        raise InvalidInput(f"张贴时间须在会议通知发布（{stamp(meeting.published_at)}）之后、现在之前"
                            " / the posting time must lie between publishing and now", code="posted_at_out_of_range")
     if photo is None:
         raise InvalidInput("请上传张贴现场的照片（JPEG、PNG 或 PDF，不超过 5 MB） / a photo of the posted notice",

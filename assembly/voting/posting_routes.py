@@ -48,7 +48,7 @@ def record_page(meeting: IdPath, request: Request, session: views.SessionDep, pr
         _record(request, session, estate, meeting, principal, form)
     except AssemblyError as error:
         found = meetings.get_meeting(session, estate=estate, meeting_id=meeting)
-        context = pages._context(request, session, estate, found, principal) | {
+        context = pages.page_context(request, session, estate, found, principal) | {
             "posting_error": zh(error.message), "posting_values": {"place": str(form.get("place") or "")[:200]}}
         return render(request, "voting/meeting.html", context, status_code=error.status)
     return redirect(request, f"/estate/{estate.code}/meetings/{meeting}?done=posted#posting")

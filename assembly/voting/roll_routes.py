@@ -26,7 +26,7 @@ def frozen_roll(meeting: api.IdPath, request: Request, session: views.SessionDep
     """The roll frozen when voting opened: each voting member (owners as pseudonyms, or the
     developer), its units, area and heads, and the totals every vote of the meeting is counted
     against. The committee, observers, the residents' committee and the street office."""
-    found = api._meeting(request, session, estate, meeting)
+    found = api.meeting_of(request, session, estate, meeting)
     if found.roll_snapshot_id is None:
         raise Conflict("投票开始时才冻结名册 / the roll is frozen when voting opens", code="roll_not_frozen")
     snapshot = session.get(RollSnapshot, found.roll_snapshot_id)
@@ -54,7 +54,7 @@ def tally_file(meeting: api.IdPath, motion: api.IdPath, request: Request, sessio
     for those who may read per-unit results where the meeting publishes them. Headers:
     `X-Tally-SHA256` (as `motion.closed` logged it) and `X-Voided-Entries` (the `ballot.cast`
     entries upheld objections voided; recount without them, as `result.recounted` did)."""
-    found = api._meeting(request, session, estate, meeting)
+    found = api.meeting_of(request, session, estate, meeting)
     target = meetings.get_motion(session, meeting=found, motion_id=motion)
     observer = principal.may(Action.AUDIT_EXPORT)
     if not observer and not principal.may(Action.UNIT_RESULTS_READ):

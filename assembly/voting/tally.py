@@ -122,7 +122,7 @@ def tally(document: dict) -> dict:
     """Check the document and recount it: the spec's output object, areas as decimal strings."""
     kind = _header(document)
     seats, candidates = _election(document) if kind == "election" else (0, ())
-    members, member_of = _roll(_list(document["units"], "units"))
+    members, member_of = roll_of(_list(document["units"], "units"))
     casts, said = _ballots(_list(document["ballots"], "ballots"), kind, member_of, candidates, seats)
     resolution = resolve_ballots(casts, revote=document.get("revote", "last"))
     areas = {member.key: member.area for member in members}
@@ -186,7 +186,7 @@ def _election(document: dict) -> tuple[int, tuple[str, ...]]:
     return seats, tuple(candidates)
 
 
-def _roll(raw_units: list) -> tuple[list[Member], dict[str, str]]:
+def roll_of(raw_units: list) -> tuple[list[Member], dict[str, str]]:
     """The voting members, and the member key of every unit id."""
     units = [_plain_unit(raw) or _unit(raw, f"units[{index}]") for index, raw in enumerate(raw_units)]
     if len({unit.id for unit in units}) != len(units):

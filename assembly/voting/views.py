@@ -13,12 +13,13 @@ from sqlmodel import Session
 
 from assembly.area import format_area
 from assembly.errors import Conflict, NotFound
+from assembly.localtime import stamp
 from assembly.register.models import Estate
 from assembly.voting import closing, meetings, objections
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.posting_models import NoticePosting
 from assembly.voting.rules import Count, decide_motion, first_area, percent
-from assembly.voting.tally import _roll
+from assembly.voting.tally import roll_of
 from assembly.web.deps import SessionDep  # noqa: F401 - the routes' alias, re-exported
 
 NOT_VOTED = "未参加表决"
@@ -59,7 +60,7 @@ def unit_lines(session: Session, *, motion: Motion) -> list[dict]:
     if motion.tally_file is None:
         return []
     document, _entries = objections.counted_document(session, motion=motion)
-    _members, member_of = _roll(document["units"])
+    _members, member_of = roll_of(document["units"])
     said = {}
     for member, index in objections.counted_indexes(document).items():
         ballot = document["ballots"][index]
@@ -170,7 +171,7 @@ def no_unit_results(meeting: Meeting) -> Conflict:
         return Conflict("投票截止后才公布每户的表决情况 / per-unit results come after close", code="not_closed")
     if meeting.publish_per_unit_results and meeting.announced_at is None:  # the paper phase: not counted yet
         until = meetings.paper_ends(meeting)
-        return Conflict(f"纸质选票正在录入，尚未计票；计票公告后公布每户的表决情况，预计在 {meetings._local(until)}"
+        return Conflict(f"纸质选票正在录入，尚未计票；计票公告后公布每户的表决情况，预计在 {stamp(until)}"
                         f"（业主委员会宣布录入完毕时更早） / not counted yet: paper ballots are being entered; per-unit "
                         f"results come with the count, planned for {until.isoformat()} (earlier if the committee "
                         f"declares entry finished)",

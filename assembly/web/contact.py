@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.db import read_only
+from assembly.register.models import Estate
 
 log = logging.getLogger("assembly.web")
 _ESTATE_PATH = re.compile(r"^/estate/([A-Za-z0-9_-]{1,40})(?:/|$)")
@@ -19,8 +20,6 @@ _ESTATE_PATH = re.compile(r"^/estate/([A-Za-z0-9_-]{1,40})(?:/|$)")
 def estate_of_request(request: Request):
     """The estate named by the path (/estate/{code}/…) or, failing that, the one estate of the person
     asking; None when there is none, or when the database cannot say (an error page must still render)."""
-    from assembly.register.models import Estate
-
     engine = getattr(request.app.state, "engine", None)
     if engine is None:
         return None

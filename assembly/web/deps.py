@@ -33,10 +33,10 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
-from starlette.datastructures import FormData
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from assembly.db import STATEMENT_TIMEOUT_MS, is_sqlite, lock_timeout_seconds, read_only
 from assembly.errors import Busy

@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assembly.db import is_busy
 from assembly.errors import AssemblyError, Busy
 from assembly.web.bodies import Refused
+from assembly.web.contact import estate_of_request
+from assembly.web.templating import render
 
 log = logging.getLogger("assembly.web")
 
@@ -44,9 +46,6 @@ def error_response(request: Request, status: int, code: str, message: str, detai
         if detail is not None:
             body["error"]["detail"] = detail
         return JSONResponse(body, status_code=status)
-    from assembly.web.contact import estate_of_request
-    from assembly.web.templating import render
-
     return render(
         request,
         "pages/error.html",

@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from starlette.requests import HTTPConnection
 
 CHINESE, ENGLISH = "zh_CN", "en"
 LOCALES = (CHINESE, ENGLISH)
@@ -106,7 +107,7 @@ def catalog_path(locale: str) -> Path:
     return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> dict[object, object]:
     """msgid → msgstr of a locale's catalog (plural ids as tuples); untranslated and fuzzy entries left out."""
     path = catalog_path(locale)
@@ -193,7 +194,7 @@ def format_wan(value: Decimal | int | str | None) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)  # the database keeps UTC
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # the database keeps UTC
 
 
 def format_datetime(value: datetime | None) -> str:
@@ -222,8 +223,6 @@ class RequestLocale:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from starlette.requests import HTTPConnection
-
         connection = HTTPConnection(scope)
         with use_locale(negotiate(connection.cookies.get(COOKIE), connection.headers.get("accept-language"))):
             await self.app(scope, receive, send)

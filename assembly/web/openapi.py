@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 
@@ -61,8 +62,6 @@ def files(description: str, *media_types: str) -> dict:
 def describe(app) -> None:
     """The app's OpenAPI document, with every error answer as what web/errors.py sends: the JSON error
     body, whatever the success's media type (FastAPI would file it under text/plain on a text route)."""
-    from fastapi.openapi.utils import get_openapi
-
     def openapi() -> dict:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, routes=app.routes,

@@ -9,7 +9,10 @@ from fastapi.templating import Jinja2Templates
 
 from assembly.register.identity import mask_name, mask_phone
 from assembly.resources import web_dir
-from assembly.web import i18n
+from assembly.web import (
+    bars,  # the turnout and result pictures (voting/_turnout.html, _result.html)
+    i18n,
+)
 
 
 @lru_cache
@@ -24,8 +27,6 @@ def templates() -> Jinja2Templates:
         translate=i18n.gettext,  # labels from Python tables: plain text, escaped (never `_(data)`: that is Markup)
         mask_name=mask_name, mask_phone=mask_phone,
     )
-    from assembly.web import bars  # the turnout and result pictures (voting/_turnout.html, _result.html)
-
     engine.env.globals.update(turnout_bars=bars.turnout_bars, result_bars=bars.result_bars)
     return engine
 

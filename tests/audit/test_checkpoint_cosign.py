@@ -29,7 +29,8 @@ from assembly.audit.cosign import (
     new_cosigner,
 )
 from assembly.audit.merkle import MemoryHashStore
-from assembly.audit.note import NoteError, key_id, new_verifier, open_note, parse_note
+from assembly.audit.note import NoteError, key_id, open_note, parse_note
+from assembly.audit.verifiers import new_verifier
 
 from .builders import ORIGIN
 

@@ -7,14 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from assembly.audit.entries import (
-    EntryError,
-    ballot_commitment,
-    entry_problems,
-    format_time,
-    make_entry,
-    parse_time,
-)
+from assembly.audit.entries import EntryError, ballot_commitment, entry_problems, format_time, make_entry, parse_time
 from assembly.audit.jcs import loads_canonical
 
 OWNER = {"id": "p17", "role": "owner"}

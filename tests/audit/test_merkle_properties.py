@@ -4,7 +4,7 @@ for every tree size up to 300 and every leaf / old size in them."""
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from hypothesis import given, settings
@@ -38,7 +38,7 @@ def _k(n: int) -> int:
     return k
 
 
-@lru_cache(maxsize=None)
+@cache
 def mth(lo: int, hi: int) -> bytes:
     """MTH(D[lo:hi])."""
     if hi == lo:

@@ -15,11 +15,11 @@ from assembly.audit.note import (
     generate_key,
     key_id,
     new_signer,
-    new_verifier,
     open_note,
     parse_note,
     sign,
 )
+from assembly.audit.verifiers import new_verifier
 
 PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"

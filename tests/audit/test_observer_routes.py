@@ -16,14 +16,13 @@ import pytest
 from assembly.audit import observer, service
 from assembly.audit.checkpoint import open_checkpoint
 from assembly.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
-from assembly.audit.note import new_verifier
 from assembly.audit.receipt import verify_receipt
+from assembly.audit.verifiers import new_verifier
 from assembly.audit.verify import verify_export
 from assembly.auth import cards, totp
 from assembly.auth.accounts import get_account
 from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
-from assembly.config import get_settings
 from assembly.register.models import Estate
 
 

@@ -18,7 +18,8 @@ from assembly.audit.cli import audit_app
 from assembly.audit.cosign import CosignatureVerifier, generate_witness_key
 from assembly.audit.keys import log_signer
 from assembly.audit.models import AuditCheckpoint, AuditEntry
-from assembly.audit.note import Ed25519Signer, new_verifier, open_note
+from assembly.audit.note import Ed25519Signer, open_note
+from assembly.audit.verifiers import new_verifier
 from assembly.auth import cards
 from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal

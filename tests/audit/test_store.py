@@ -14,8 +14,8 @@ from sqlalchemy import func, select, update
 from assembly.audit import merkle, service, store
 from assembly.audit.checkpoint import open_checkpoint
 from assembly.audit.models import AuditEntry, AuditHash
-from assembly.audit.note import new_verifier
 from assembly.audit.receipt import verify_receipt
+from assembly.audit.verifiers import new_verifier
 from assembly.audit.verify import verify_export
 from assembly.config import get_settings
 from assembly.db import unit_of_work
@@ -264,7 +264,7 @@ def test_rewritten_tail_resigned_with_another_key_fails_against_the_trusted_key(
 
 def test_witness_refuses_a_forked_checkpoint_from_the_database(engine_copy, tmp_path):
     from assembly.audit.cosign import ForkDetected, Witness, generate_witness_key, new_cosigner
-    from assembly.audit.note import new_verifier
+    from assembly.audit.verifiers import new_verifier
 
     _tamper_setup(engine_copy, "t4")
     _export(engine_copy, "t4", tmp_path / "first")

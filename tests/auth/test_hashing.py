@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher, Type
-from argon2 import extract_parameters
+from argon2 import PasswordHasher, Type, extract_parameters
 
 from assembly.auth import hashing
 

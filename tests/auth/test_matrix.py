@@ -463,7 +463,8 @@ def _proxy(session, kit, world, now) -> tuple[str, str]:
 
     from assembly.auth.permissions import Principal
     from assembly.config import get_settings
-    from assembly.voting import meetings, proxies
+    from assembly.proxies import service as proxies
+    from assembly.voting import meetings
 
     chair = account_principal(session, get_account(session, "m-committee-chair"))
     estate = session.get(Estate, world.alpha.estate.id)

@@ -23,6 +23,7 @@ from assembly.db import unit_of_work
 from assembly.events.models import OutboxMessage
 from assembly.notify import gateway, owners
 from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
+from assembly.proxies import ballots as proxy_ballots
 from assembly.register.models import Person
 
 PHONE = "13912345678"
@@ -119,15 +120,15 @@ def test_activation_and_pin_change_are_told_without_secrets(session, world, issu
 
 
 def test_every_owner_of_the_member_is_told_of_its_ballot_never_the_choice(session):
-    from tests.voting.meeting_world import build_estate, open_meeting, start_time
     from assembly.voting import casting, meetings
+    from tests.voting.meeting_world import build_estate, open_meeting, start_time
 
     world = build_estate(session)
     meeting, opened = open_meeting(session, world, now=start_time())
     (motion,) = meetings.motions_of(session, meeting=meeting)
     wife = world.owner("wife")
     (held,) = casting.holdings(session, meeting=meeting, pseudonym=wife.pseudonym)
-    for attempt in range(2):  # a retry with the same key makes no second ballot and no second notice
+    for _attempt in range(2):  # a retry with the same key makes no second ballot and no second notice
         casting.cast(session, meeting=meeting, motion=motion, principal=wife, member_key=held.member_key,
                      choice="agree", idempotency_key="wife-1", now=opened)
     told = {notice.person_id: notice for notice in session.scalars(
@@ -141,8 +142,9 @@ def test_every_owner_of_the_member_is_told_of_its_ballot_never_the_choice(sessio
 
 
 def test_a_proxy_appointment_and_the_proxys_ballot_are_told_to_every_owner_of_the_member(session):
+    from assembly.proxies import service as proxies
+    from assembly.voting import meetings
     from tests.voting.meeting_world import build_estate, draft_meeting, id_number, post_notice, start_time
-    from assembly.voting import casting, meetings, proxies
 
     world = build_estate(session)
     t0 = start_time()
@@ -163,7 +165,7 @@ def test_a_proxy_appointment_and_the_proxys_ballot_are_told_to_every_owner_of_th
                                   now=meetings.earliest_open(t0)).opens_at
     (motion,) = meetings.motions_of(session, meeting=meeting)
     principal = proxies.proxy_principal(session, proxy_login_id=appointment.proxy_login_id)
-    casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=principal,
+    proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=motion, principal=principal,
                           member_key=appointment.member_key, choice="oppose", idempotency_key="p1", now=opened)
     cast = [n.text for n in session.scalars(select(OwnerNotice).where(
         OwnerNotice.event == "ballot.cast", OwnerNotice.estate_id == world.estate.id))]

@@ -178,7 +178,7 @@ def test_a_qr_code_from_another_screen_shows_that_screens_address_and_code(web, 
     phone = _owner_phone(web, kit, web.world.alpha.owners[0])
     office = _screen(web, kit)
     elsewhere = _screen(web, kit, ip="198.51.100.4", place="")
-    office_code = _shown_code(office.get("/screen/wait"))
+    _shown_code(office.get("/screen/wait"))
     page = phone.get(f"/s/{_qr_token(elsewhere)}")
     assert "198.51.100.4" in page.text and "未填写" in page.text
     assert _shown_code(page) == _shown_code(elsewhere.get("/screen/wait"))

@@ -31,7 +31,6 @@ from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.models import utcnow
 from assembly.voting.models import Ballot, Meeting, Motion
-
 from tests.concurrency.server import ServerProcess
 
 OWNERS = 24

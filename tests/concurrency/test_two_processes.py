@@ -20,7 +20,6 @@ from assembly.db import unit_of_work
 from assembly.models import utcnow
 from assembly.register.models import Estate, Person
 from assembly.voting.models import Ballot
-
 from tests.concurrency.server import ServerProcess
 
 PASSWORD = "correct-horse-battery-staple"

@@ -6,7 +6,6 @@ import json
 import stat
 
 import pytest
-
 from typer.testing import CliRunner
 
 from assembly import config

@@ -206,9 +206,9 @@ def describe_violations(found: dict[str, list[dict]]) -> str:
 @pytest.fixture
 def clock(live_server):
     """The server's clock, moved by hand (tests never sleep)."""
-    from .world import Clock
-
     from tests.voting.web_world import jobs_runner
+
+    from .world import Clock
 
     app = live_server.server.config.app  # the FastAPI app the server runs
     clock = Clock(on_move=jobs_runner(app.state.engine))

@@ -20,7 +20,6 @@ from .conftest import open_page
 from .world import staff_login
 
 
-
 def _png(width: int = 60, height: int = 80) -> bytes:
     """A real (grey) PNG, so that the browser draws the scan."""
     def chunk(kind: bytes, data: bytes) -> bytes:

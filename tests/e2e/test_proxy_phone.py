@@ -63,7 +63,7 @@ def test_an_owner_appoints_the_chair_confirms_and_the_proxy_votes(live_server, d
                                                                  screenshot, viewport):
     base = live_server.url
     with unit_of_work(demo_engine) as session:
-        password = {l.username: l.password for l in load_demo_access(session, settings=get_settings()).logins}
+        password = {login.username: login.password for login in load_demo_access(session, settings=get_settings()).logins}
     token, meeting_id = _world(demo_engine, clock)
     meeting_url = f"{base}/estate/{DEMO_CODE}/meetings/{meeting_id}"
     context, page = open_page(chromium, viewport)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def test_visitor_finds_the_estate_and_its_denominators(live_server, page, screenshot):
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="和谐家园（示范小区）").click()

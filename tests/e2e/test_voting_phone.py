@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from assembly.auth import cards
 from assembly.auth.accounts import get_account
 from assembly.auth.permissions import Principal, Role
@@ -18,7 +20,6 @@ from assembly.demo import DEMO_CODE, load_demo_access
 from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Meeting
-from sqlalchemy import select
 
 from .conftest import open_page
 from .world import post_in_estate
@@ -66,7 +67,7 @@ def test_publish_wait_vote_close_and_read_the_result_on_a_phone(live_server, dem
                                                                   screenshot):
     base = live_server.url
     with unit_of_work(demo_engine) as session:
-        password = {l.username: l.password for l in load_demo_access(session, settings=get_settings()).logins}
+        password = {login.username: login.password for login in load_demo_access(session, settings=get_settings()).logins}
     token, pseudonym = _owner_with_card(demo_engine, clock)
     context, page = open_page(chromium)
     try:

@@ -10,15 +10,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from assembly.cli import app
-from assembly.register.models import (
-    Building,
-    Estate,
-    Ownership,
-    Person,
-    RegisterVersion,
-    Unit,
-    UnitRecord,
-)
+from assembly.register.models import Building, Estate, Ownership, Person, RegisterVersion, Unit, UnitRecord
 
 from .registerfiles import CHINESE, ENGLISH, LI, WANG, ZHANG, ZHAO, resident_id, table, write_csv, write_xlsx
 

@@ -264,7 +264,7 @@ def test_a_whole_meeting_through_the_api_agrees_with_an_independent_recount(engi
     listed = ok(rc.get(f"/api/estates/{CODE}/owners"))["owners"]
     by_units = {tuple(sorted(o["units"])): o for o in listed}
     assert all(o["card"]["state"] == "none" for o in listed)
-    for name, owner in owners.items():
+    for owner in owners.values():
         owner.pseudonym = by_units[tuple(sorted(owner.units))]["pseudonym"]
     voters = [name for name in owners if name != "o11"]  # o11's co-owner o10 votes for their shared unit
     for name in voters:

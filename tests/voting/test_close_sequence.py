@@ -157,7 +157,7 @@ def test_an_export_with_paper_ballots_verifies_and_a_late_owner_ballot_does_not(
         _paper(session, world, meeting, unit="2-1-103", choice=["c2"], handed_in=opened + timedelta(days=1), now=now,
                motion=election)
         paper.finish(session, meeting=meeting, principal=world.chair, now=now + timedelta(minutes=1))
-        estate_id, meeting_id = world.estate.id, meeting.id
+        estate_id = world.estate.id
     good = tmp_path / "good"
     with unit_of_work(engine_copy) as session:
         audit_service.export(session, settings=settings, estate=session.get(Estate, estate_id), out=good)

@@ -13,7 +13,6 @@ from assembly.db import is_sqlite, unit_of_work
 from assembly.jobs import JOBS, MEETING_JOBS, _lock_key, exclusive, run_due
 from assembly.voting import closing, meetings
 from assembly.voting.models import Meeting
-
 from tests.voting.meeting_world import open_meeting
 from tests.voting.web_world import make_voting_web
 

@@ -17,7 +17,6 @@ from assembly.errors import Conflict, Forbidden
 from assembly.notify.models import NotificationRecord
 from assembly.register.models import Estate
 from assembly.voting import casting, closing, meetings, objections
-from assembly.voting.models import Meeting, Motion
 
 from .meeting_world import build_estate, open_meeting, start_time
 

@@ -159,7 +159,7 @@ def _both(session, world, meeting, opened, *, paper_offset, electronic_offset, w
     paper.finish(session, meeting=meeting, principal=world.member, now=now)
     from assembly.voting import views
 
-    line = {l["unit"]: l["choice"] for l in views.unit_lines(session, motion=motion)}[held.units[0]]
+    line = {line["unit"]: line["choice"] for line in views.unit_lines(session, motion=motion)}[held.units[0]]
     return case, line
 
 

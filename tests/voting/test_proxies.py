@@ -15,17 +15,19 @@ from typer.testing import CliRunner
 
 from assembly.audit import service as audit_service
 from assembly.audit.models import AuditEntry
-from assembly.auth import proxy_login
 from assembly.auth.errors import BadCredentials, Throttled
 from assembly.auth.permissions import Principal, Role
 from assembly.cli import app as cli
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.errors import Conflict, Forbidden, InvalidInput
-from assembly.voting import casting, closing, meetings, proxies
+from assembly.proxies import ballots as proxy_ballots
+from assembly.proxies import login as proxy_login
+from assembly.proxies import service as proxies
+from assembly.proxies.models import ProxyAppointment, ProxyLogin
+from assembly.voting import casting, closing, meetings
 from assembly.voting.meetings import MotionDraft
 from assembly.voting.models import Ballot, Meeting, Motion
-from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 
 from .meeting_world import build_estate, id_number, post_notice, start_time
 
@@ -104,7 +106,7 @@ def test_appoint_confirm_issue_code_log_in_and_vote_for_the_owner(session):
     assert principal.role == Role.PROXY and principal.meeting_id == meeting.id
     opened = _open(session, world, meeting, t0).opens_at
     (motion,) = meetings.motions_of(session, meeting=meeting)
-    ballot, created = casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=principal,
+    ballot, created = proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=motion, principal=principal,
                                             member_key=appointment.member_key, choice="agree",
                                             idempotency_key="p1", now=opened)
     assert created and ballot.by == "proxy" and ballot.cast_by_person is None
@@ -153,12 +155,12 @@ def test_an_unconfirmed_or_withdrawn_authorisation_does_not_vote(session):
     opened = _open(session, world, meeting, t0).opens_at
     (motion,) = meetings.motions_of(session, meeting=meeting)
     with pytest.raises(Forbidden) as refusal:
-        casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=_as_proxy(login),
+        proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=motion, principal=_as_proxy(login),
                               member_key=pending.member_key, choice="agree", idempotency_key="p", now=opened)
     assert refusal.value.code == "proxy_not_confirmed"
     proxies.withdraw(session, meeting=meeting, appointment=other, principal=world.owner("landlord"), now=opened)
     with pytest.raises(Forbidden):
-        casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=_as_proxy(login),
+        proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=motion, principal=_as_proxy(login),
                               member_key=other.member_key, choice="agree", idempotency_key="p2", now=opened)
     assert proxies.proxy_principal(session, proxy_login_id=login.id) is None  # nothing in force: no session works
     assert session.scalar(select(func.count()).select_from(Ballot)) == 0
@@ -180,11 +182,11 @@ def test_the_owner_beats_the_proxy_before_and_after_and_at_close(engine_copy):
         casting.cast(session, meeting=meeting, motion=motion, principal=world.owner("landlord"),
                      member_key=landlord.member_key, choice="oppose", idempotency_key="o1", now=opened)
         with pytest.raises(Conflict) as refusal:
-            casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=proxy,
+            proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=motion, principal=proxy,
                                   member_key=landlord.member_key, choice="agree", idempotency_key="p1", now=opened)
         assert refusal.value.code == "owner_voted" and "业主本人" in refusal.value.message
         # the proxy votes first for the single owner; withdrawal is then refused, the owner's own ballot counts
-        casting.cast_as_proxy(session, meeting=meeting, motion=motion, principal=proxy, member_key=single.member_key,
+        proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=motion, principal=proxy, member_key=single.member_key,
                               choice="agree", idempotency_key="p2", now=opened + timedelta(minutes=1))
         with pytest.raises(Conflict) as late:
             proxies.withdraw(session, meeting=meeting, appointment=single, principal=world.owner("single"),
@@ -290,7 +292,7 @@ def test_two_proxy_casts_with_one_request_key_make_one_ballot(engine_copy):
     def attempt() -> None:
         barrier.wait()
         with unit_of_work(engine_copy) as session:
-            ballot, created = casting.cast_as_proxy(
+            ballot, created = proxy_ballots.cast_as_proxy(
                 session, meeting=session.get(Meeting, ids[0]), motion=session.get(Motion, ids[1]), principal=proxy,
                 member_key=member, choice="agree", idempotency_key="same", now=opened)
             outcomes.append((ballot.id, created))
@@ -318,7 +320,7 @@ def test_an_export_with_proxy_ballots_verifies(engine_copy, tmp_path):
         proxies.withdraw(session, meeting=meeting, appointment=withdrawn, principal=world.owner("landlord"), now=t0)
         opened = _open(session, world, meeting, t0).opens_at
         (motion,) = meetings.motions_of(session, meeting=meeting)
-        casting.cast_as_proxy(session, meeting=meeting, motion=motion,
+        proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=motion,
                               principal=_as_proxy(session.get(ProxyLogin, appointment.proxy_login_id)),
                               member_key=appointment.member_key, choice="agree", idempotency_key="p", now=opened)
         casting.cast(session, meeting=meeting, motion=motion, principal=world.owner("extra0"),

@@ -15,7 +15,8 @@ from assembly.audit.models import AuditEntry
 from assembly.auth import accounts
 from assembly.auth.permissions import Role
 from assembly.db import unit_of_work
-from assembly.voting import meetings, proxy_scans
+from assembly.proxies import scans as proxy_scans
+from assembly.voting import meetings
 from assembly.voting.challenge import challenge_year_ends
 from assembly.voting.meetings import MotionDraft
 from assembly.voting.models import Meeting

@@ -79,7 +79,7 @@ def test_no_cdn_anywhere_in_pages(demo_client):
 
 def test_estate_page_publishes_the_log_key_and_checkpoint_endpoint_serves_the_note(demo_client):
     from assembly.audit.checkpoint import open_checkpoint
-    from assembly.audit.note import new_verifier
+    from assembly.audit.verifiers import new_verifier
 
     keys = demo_client.get("/api/estates/demo/keys").text.splitlines()
     assert keys and keys[0].split("+")[0].endswith("/estate/demo")

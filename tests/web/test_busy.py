@@ -16,7 +16,6 @@ from assembly.db import is_sqlite, make_engine, unit_of_work
 from assembly.errors import BUSY_MESSAGE
 from assembly.voting import meetings
 from assembly.voting.models import Ballot
-
 from tests.voting.meeting_world import open_meeting
 from tests.voting.web_world import make_voting_web
 

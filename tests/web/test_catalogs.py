@@ -106,7 +106,7 @@ TABLES = [  # Python tables whose labels pages show through `| translate`: each 
     ("assembly.voting.meetings", "STATE_LABELS"),
     ("assembly.voting.casting", "CHOICE_LABELS"),
     ("assembly.voting.casting", "REVOTE_RULES"),
-    ("assembly.voting.proxies", "STATUS_LABELS"),
+    ("assembly.proxies.service", "STATUS_LABELS"),
     ("assembly.voting.paper", "STATE_LABELS"),
     ("assembly.voting.paper", "BY_LABELS"),
     ("assembly.voting.attachments", "TYPE_LABELS"),

@@ -166,6 +166,8 @@ def test_error_pages_speak_the_visitors_language(client):
 
 def _owner_with_card(engine):
     """An estate whose data is all ASCII (so any Han on the English page is ours), an owner and their card."""
+    from sqlalchemy import select
+
     from assembly.auth import accounts, cards
     from assembly.auth.permissions import Role
     from assembly.auth.sessions import account_principal
@@ -175,7 +177,6 @@ def _owner_with_card(engine):
     from assembly.register.estates import onboard_estate
     from assembly.register.models import Person
     from assembly.register.rows import RegisterRow
-    from sqlalchemy import select
 
     first17 = "11010519800101123"
     number = first17 + identity.mainland_check_character(first17)

@@ -20,7 +20,6 @@ from assembly.db import unit_of_work
 from assembly.voting import meetings
 from assembly.voting.models import Ballot
 from assembly.web.deps import SessionDep
-
 from tests.voting.meeting_world import open_meeting
 from tests.voting.web_world import make_voting_web
 

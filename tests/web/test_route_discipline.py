@@ -37,7 +37,7 @@ def _name(call) -> str:
 
 def _is_async(call) -> bool:
     return inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call) or \
-        inspect.iscoroutinefunction(getattr(call, "__call__", None))
+        (callable(call) and inspect.iscoroutinefunction(type(call).__call__))
 
 
 def _code_of(call) -> str:

@@ -61,6 +61,6 @@ class ProxyAppointment(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=40)  # the committee person's pseudonym
     reject_reason: str | None = Field(default=None, max_length=500)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # the scan erased a year after the announcement with no case open (assembly.voting.proxy_scans):
+    # the scan erased a year after the announcement with no case open (assembly.proxies.scans):
     # `document` is then empty; its SHA-256 and size stay, so the log's entries still name it
     document_erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

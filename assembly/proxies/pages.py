@@ -12,16 +12,21 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from assembly.auth import proxy_login
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
+from assembly.proxies import api as proxy_api
+from assembly.proxies import ballots as proxy_ballots
+from assembly.proxies import login as proxy_login
+from assembly.proxies import scans as proxy_scans
+from assembly.proxies import service as proxies
+from assembly.proxies.models import ProxyLogin
+from assembly.proxies.slip import slip_pdf as render_slip
 from assembly.register.identity import mask_name
 from assembly.register.models import Estate
-from assembly.voting import casting, meetings, proxies, proxy_api, proxy_scans, views
+from assembly.voting import casting, meetings, views
 from assembly.voting.api import IdPath
 from assembly.voting.models import Meeting
-from assembly.voting.proxy_models import ProxyLogin
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep
 from assembly.web.templating import render
@@ -46,14 +51,14 @@ def _owner_page(request: Request, session, estate: Estate, meeting: Meeting, pri
 @router.get("/estate/{code}/meetings/{meeting}/proxy")
 def owner_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)]):
-    return _owner_page(request, session, estate, proxy_api._published(request, session, estate, meeting), principal)
+    return _owner_page(request, session, estate, proxy_api.published_meeting(request, session, estate, meeting), principal)
 
 
 @router.post("/estate/{code}/meetings/{meeting}/proxy")
 @takes_files(1, each=proxies.MAX_DOCUMENT)
 def appoint(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
             estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)], form: FormDep):
-    found = proxy_api._published(request, session, estate, meeting)
+    found = proxy_api.published_meeting(request, session, estate, meeting)
     values: dict = {}
     try:
         values, data = proxy_api.read_upload(form)
@@ -70,7 +75,7 @@ def appoint(meeting: IdPath, request: Request, session: views.SessionDep, princi
 @router.post("/estate/{code}/meetings/{meeting}/proxy/{appointment}/withdraw")
 def withdraw(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
              principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)]):
-    found = proxy_api._published(request, session, estate, meeting)
+    found = proxy_api.published_meeting(request, session, estate, meeting)
     target = proxies.get_appointment(session, meeting=found, appointment_id=appointment)
     try:
         proxies.withdraw(session, meeting=found, appointment=target, principal=principal, now=now_for(request))
@@ -97,7 +102,7 @@ def _list_page(request: Request, session, estate: Estate, meeting: Meeting, prin
 @router.get("/estate/{code}/meetings/{meeting}/proxies")
 def list_page(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
               estate: Annotated[Estate, estate_for(Action.PROXY_READ)]):
-    return _list_page(request, session, estate, proxy_api._published(request, session, estate, meeting), principal)
+    return _list_page(request, session, estate, proxy_api.published_meeting(request, session, estate, meeting), principal)
 
 
 @router.get("/estate/{code}/meetings/{meeting}/proxies/{appointment}/document")
@@ -116,7 +121,7 @@ def _slip(request: Request, estate: Estate, meeting: Meeting, login: ProxyLogin,
 def confirm(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
             principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)]):
     """Confirmed after looking at the document; the proxy's first confirmation answers with their login slip."""
-    found = proxy_api._published(request, session, estate, meeting)
+    found = proxy_api.published_meeting(request, session, estate, meeting)
     target = proxies.get_appointment(session, meeting=found, appointment_id=appointment)
     try:
         decision = proxies.confirm(session, meeting=found, appointment=target, principal=principal,
@@ -131,7 +136,7 @@ def confirm(meeting: IdPath, appointment: IdPath, request: Request, session: vie
 @router.post("/estate/{code}/meetings/{meeting}/proxies/{appointment}/reject")
 def reject(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
            principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)], form: FormDep):
-    found = proxy_api._published(request, session, estate, meeting)
+    found = proxy_api.published_meeting(request, session, estate, meeting)
     target = proxies.get_appointment(session, meeting=found, appointment_id=appointment)
     try:
         proxies.reject(session, meeting=found, appointment=target, principal=principal,
@@ -144,7 +149,7 @@ def reject(meeting: IdPath, appointment: IdPath, request: Request, session: view
 @router.post("/estate/{code}/meetings/{meeting}/proxy-logins/{login}/reissue")
 def reissue(meeting: IdPath, login: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
             estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)]):
-    found = proxy_api._published(request, session, estate, meeting)
+    found = proxy_api.published_meeting(request, session, estate, meeting)
     target = proxies.get_login(session, meeting=found, login_id=login)
     try:
         code = proxy_login.issue_code(session, meeting=found, login=target, principal=principal, now=now_for(request))
@@ -157,9 +162,7 @@ def reissue(meeting: IdPath, login: IdPath, request: Request, session: views.Ses
 def slip_pdf(meeting: IdPath, login: IdPath, request: Request, session: views.SessionDep,
              estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)], form: FormDep):
     """The slip as a PDF, from the code the slip page showed (posted back; checked against its hash)."""
-    from assembly.voting.proxy_slip import slip_pdf as render_slip
-
-    found = proxy_api._published(request, session, estate, meeting)
+    found = proxy_api.published_meeting(request, session, estate, meeting)
     target = proxies.get_login(session, meeting=found, login_id=login)
     code = str(form.get("code") or "")[:40]
     if not proxy_login.code_matches(target, code):
@@ -231,7 +234,7 @@ def proxy_vote(motion: IdPath, request: Request, session: views.SessionDep,
         if form.get("confirm") != "1":
             return render(request, "proxy/confirm.html", context | {"appointment": appointment, "member": member,
                                                                     "choice": choice, "key": key})
-        ballot, _created = casting.cast_as_proxy(session, meeting=context["meeting"], motion=target,
+        ballot, _created = proxy_ballots.cast_as_proxy(session, meeting=context["meeting"], motion=target,
                                                  principal=principal, member_key=member, choice=choice,
                                                  idempotency_key=key, now=now_for(request))
     except AssemblyError as error:

@@ -7,7 +7,7 @@ posts it back; the route checks it against the argon2id hash before printing.
 
 from __future__ import annotations
 
-from assembly.auth.pdf import BRAND, INK, MUTED, _Sheet
+from assembly.auth.pdf import BRAND, INK, MUTED, Sheet
 
 SLIP_STEPS = (
     "1. 用手机打开上面的网址，或扫描右侧二维码；",
@@ -19,7 +19,7 @@ SLIP_STEPS = (
 
 
 def slip_pdf(*, estate: str, meeting: str, proxy_name: str, code: str, login_url: str, issued: str) -> bytes:
-    pdf = _Sheet(f"代理人登录单 · {estate} · {meeting}")
+    pdf = Sheet(f"代理人登录单 · {estate} · {meeting}")
     pdf.add_page()
     x, width = 20.0, 170.0
     pdf.dashed_box(12, 12, 186, 130, radius=3)

@@ -20,10 +20,11 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
 from assembly.auth.permissions import Action, Principal
 from assembly.errors import Forbidden, Gone
+from assembly.localtime import stamp
+from assembly.proxies.models import ProxyAppointment, ProxyLogin
 from assembly.voting import legal_holds, meetings
 from assembly.voting.challenge import challenge_year_ends
 from assembly.voting.models import Meeting, Motion, Objection
-from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 
 SYSTEM = audit_log.SYSTEM
 NOT_AN_OPENER = ("授权委托书扫描件上有业主和代理人的身份证号码，只有核对并确认委托的业主委员会主任、委员和观察员可以查看；"
@@ -58,7 +59,7 @@ def check_may_open(principal: Principal, appointment: ProxyAppointment) -> None:
 
 def erased_answer(appointment: ProxyAppointment) -> Gone:
     erased = appointment.document_erased_at
-    return Gone(f"这份授权委托书的扫描件已于 {meetings._local(erased)} 删除：表决结果公告已满一年（业主请求人民法院撤销决定"
+    return Gone(f"这份授权委托书的扫描件已于 {stamp(erased)} 删除：表决结果公告已满一年（业主请求人民法院撤销决定"
                 f"的期间，法释〔2009〕7号第十二条），且本次会议没有未处理的异议或登记的案件。文件的 SHA-256 "
                 f"{appointment.document_sha256} 仍记录在审计日志中 / the scan was erased on {erased.isoformat()}: a year "
                 f"had passed since the result was announced (the year in which owners may sue, SPC Interpretation "

@@ -1,6 +1,6 @@
 """Proxies 代理人: an owner appoints a proxy for one meeting and one voting member with the signed
 written authorisation; the committee confirms or rejects it after looking at the document; the
-first confirmation issues the proxy's login code (assembly.auth.proxy_login); the owner withdraws
+first confirmation issues the proxy's login code (assembly.proxies.login); the owner withdraws
 the appointment until the proxy has voted for them. Keyword-only, `now` passed in, never commits.
 
 A proxy person is the keyed hash of their identity number, per meeting; the meeting's
@@ -18,22 +18,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from assembly.area import format_area
-from assembly.audit import store as audit_log
-from assembly.auth.models import AuthSession
 from assembly.auth.permissions import Action, Principal, Role, check
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import ProxyAppointed
+from assembly.proxies import login as proxy_login
+from assembly.proxies.models import ProxyAppointment, ProxyLogin
+from assembly.proxies.standing import end_sessions, in_force, log_entry, proxy_principal  # noqa: F401 - the service's face
 from assembly.register import identity
 from assembly.register.models import Ownership, Person, Unit, UnitRecord
 from assembly.register.service import latest_version
+from assembly.register.voters import check_designated_voter  # co-owners appoint through their voter
 from assembly.voting import casting, meetings
 from assembly.voting.models import Ballot, Meeting, Motion
-from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 
 MAX_DOCUMENT = 5 * 1024 * 1024  # 5 MB: a phone photo or a scanned page
 DOCUMENT_TYPES = {  # what the first bytes say, never what the file name or the browser claims
@@ -183,9 +184,6 @@ def proxy_voted(session: Session, *, meeting: Meeting, member_key: str) -> Ballo
         .order_by(Ballot.cast_at, Ballot.entry_index)).first()
 
 
-def _entry(session: Session, meeting: Meeting, type: str, actor: audit_log.Actor, now: datetime, **fields) -> int:
-    return audit_log.append(session, estate_id=meeting.estate_id, type=type, actor=actor, at=now,
-                            meeting=meetings.meeting_id(meeting), **fields)
 
 
 # --- the owner ----------------------------------------------------------------------------------
@@ -207,8 +205,6 @@ def appoint(session: Session, *, meeting: Meeting, principal: Principal, member_
     holding = _holding(session, meeting, principal, member_key)
     owner = session.scalars(select(Person).where(Person.estate_id == meeting.estate_id,
                                                  Person.pseudonym == principal.pseudonym)).one()
-    from assembly.register.voters import check_designated_voter  # co-owners appoint through their voter
-
     check_designated_voter(session, estate_id=meeting.estate_id, member_key=member_key, person_id=owner.id)
     name = clean_name(proxy_name)
     try:
@@ -238,7 +234,7 @@ def appoint(session: Session, *, meeting: Meeting, principal: Principal, member_
                        f" / this proxy already represents {meeting.proxy_limit} owners, the meeting's limit",
                        code="proxy_limit")
     digest = hashlib.sha256(document).hexdigest()
-    index = _entry(session, meeting, "proxy.appointed", meetings.actor_of(principal), now, member=member_key,
+    index = log_entry(session, meeting, "proxy.appointed", meetings.actor_of(principal), now, member=member_key,
                    proxy=login.pseudonym, document_sha256=digest)
     appointment = ProxyAppointment(
         estate_id=meeting.estate_id, meeting_id=meeting.id, member_key=member_key, units=",".join(holding.units),
@@ -271,7 +267,7 @@ def withdraw(session: Session, *, meeting: Meeting, appointment: ProxyAppointmen
                        code="proxy_voted")
     appointment.withdrawn_at = now
     login = session.get(ProxyLogin, appointment.proxy_login_id)
-    _entry(session, meeting, "proxy.withdrawn", meetings.actor_of(principal), now, member=appointment.member_key,
+    log_entry(session, meeting, "proxy.withdrawn", meetings.actor_of(principal), now, member=appointment.member_key,
            proxy=login.pseudonym, appointment=appointment.entry_index)
     session.flush()
     if represented_count(session, login=login, confirmed_only=True) == 0:
@@ -292,8 +288,6 @@ def confirm(session: Session, *, meeting: Meeting, appointment: ProxyAppointment
             now: datetime) -> Decision:
     """The committee confirms the authorisation after looking at the signed document; the proxy's
     first confirmed authorisation in the meeting issues their login code."""
-    from assembly.auth import proxy_login
-
     check(principal, Action.PROXY_CONFIRM, estate_id=meeting.estate_id)
     meeting = meetings.lock(session, meeting)
     session.refresh(appointment)
@@ -308,7 +302,7 @@ def confirm(session: Session, *, meeting: Meeting, appointment: ProxyAppointment
                        code="proxy_limit")
     appointment.confirmed_at = now
     appointment.decided_by = meetings.actor_of(principal).id
-    _entry(session, meeting, "proxy.confirmed", meetings.actor_of(principal), now, member=appointment.member_key,
+    log_entry(session, meeting, "proxy.confirmed", meetings.actor_of(principal), now, member=appointment.member_key,
            proxy=login.pseudonym, appointment=appointment.entry_index, document_sha256=appointment.document_sha256)
     session.flush()
     code = proxy_login.issue_code(session, meeting=meeting, login=login, principal=principal, now=now) \
@@ -333,37 +327,15 @@ def reject(session: Session, *, meeting: Meeting, appointment: ProxyAppointment,
     appointment.decided_by = meetings.actor_of(principal).id
     appointment.reject_reason = reason
     login = session.get(ProxyLogin, appointment.proxy_login_id)
-    _entry(session, meeting, "proxy.rejected", meetings.actor_of(principal), now, member=appointment.member_key,
+    log_entry(session, meeting, "proxy.rejected", meetings.actor_of(principal), now, member=appointment.member_key,
            proxy=login.pseudonym, appointment=appointment.entry_index)
     session.flush()
     return appointment
 
 
-def end_sessions(session: Session, *, login: ProxyLogin, now: datetime, reason: str) -> None:
-    session.execute(update(AuthSession).where(AuthSession.proxy_login_id == login.id,
-                                              AuthSession.revoked_at.is_(None))
-                    .values(revoked_at=now, revoked_reason=reason[:40]))
 
 
 # --- the proxy ----------------------------------------------------------------------------------
-
-
-def in_force(session: Session, *, login: ProxyLogin) -> list[ProxyAppointment]:
-    """The confirmed, not withdrawn authorisations naming this proxy: the members they vote for."""
-    return list(session.scalars(select(ProxyAppointment).where(
-        ProxyAppointment.proxy_login_id == login.id, ProxyAppointment.confirmed_at.is_not(None),
-        ProxyAppointment.withdrawn_at.is_(None), ProxyAppointment.rejected_at.is_(None))
-        .order_by(ProxyAppointment.appointed_at, ProxyAppointment.id)))
-
-
-def proxy_principal(session: Session, *, proxy_login_id: int, session_id: int | None = None) -> Principal | None:
-    """Who a proxy's session speaks for; None once the code was reissued away or nothing is in force."""
-    login = session.get(ProxyLogin, proxy_login_id)
-    if login is None or login.code_hash is None or not in_force(session, login=login):
-        return None
-    return Principal(kind="proxy", role=Role.PROXY, estate_ids=frozenset({login.estate_id}), session_id=session_id,
-                     pseudonym=login.pseudonym, display_name=identity.mask_name(login.name), proxy_id=login.id,
-                     meeting_id=login.meeting_id)
 
 
 def owner_name(session: Session, appointment: ProxyAppointment) -> str:

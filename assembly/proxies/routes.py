@@ -7,9 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from assembly.auth import proxy_login, sessions
+from assembly.auth import sessions
 from assembly.auth.models import AuthSession
 from assembly.auth.web import api_error, client_ip, log_in, now_for, redirect, zh
+from assembly.proxies import login as proxy_login
 from assembly.web.deps import FormDep, SessionDep
 from assembly.web.templating import render
 

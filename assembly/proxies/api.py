@@ -1,7 +1,7 @@
 """The JSON API of proxies 代理人: owners appoint (multipart, with the signed authorisation) and
 withdraw; the committee confirms (the first confirmation answers the proxy's login code, once),
 rejects and reissues codes; the committee and auditors read every authorisation, and the deciding
-committee person and observers open its scan (each opening logged: assembly.voting.proxy_scans);
+committee person and observers open its scan (each opening logged: assembly.proxies.scans);
 a logged-in proxy reads their meeting and votes for the members they represent. Errors are
 {error: {code, message}}; the services decide."""
 
@@ -14,16 +14,19 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
-from assembly.auth import proxy_login
 from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.auth.web import now_for
-from assembly.errors import Forbidden, InvalidInput, NotFound
-from assembly.register.models import Estate
 from assembly.db import unit_of_work
-from assembly.voting import casting, meetings, proxies, proxy_scans, views
-from assembly.voting.api import IdPath, _meeting, signed_receipt
+from assembly.errors import Forbidden, InvalidInput, NotFound
+from assembly.proxies import ballots as proxy_ballots
+from assembly.proxies import login as proxy_login
+from assembly.proxies import scans as proxy_scans
+from assembly.proxies import service as proxies
+from assembly.proxies.models import ProxyAppointment, ProxyLogin
+from assembly.register.models import Estate
+from assembly.voting import casting, meetings, views
+from assembly.voting.api import IdPath, meeting_of, signed_receipt
 from assembly.voting.models import Ballot, Meeting
-from assembly.voting.proxy_models import ProxyAppointment, ProxyLogin
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep, in_write_turn
 from assembly.web.openapi import files
@@ -68,8 +71,8 @@ def _base(estate: Estate, meeting: Meeting) -> str:
     return f"/api/estates/{estate.code}/meetings/{meeting.id}"
 
 
-def _published(request: Request, session, estate: Estate, meeting_id: int) -> Meeting:
-    found = _meeting(request, session, estate, meeting_id)
+def published_meeting(request: Request, session, estate: Estate, meeting_id: int) -> Meeting:
+    found = meeting_of(request, session, estate, meeting_id)
     if found.published_at is None:
         raise views.draft_hidden()
     return found
@@ -82,7 +85,7 @@ def _published(request: Request, session, estate: Estate, meeting_id: int) -> Me
 def my_proxies(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
                estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)]) -> dict:
     """The owner's members in this meeting and the authorisations given for each."""
-    found = _published(request, session, estate, meeting)
+    found = published_meeting(request, session, estate, meeting)
     held = proxies.owner_holdings(session, meeting=found, pseudonym=principal.pseudonym or "")
     given = proxies.appointments_of(session, meeting=found, member_keys=[h.member_key for h in held])
     return {"proxy_limit": found.proxy_limit,
@@ -96,7 +99,7 @@ def my_proxies(meeting: IdPath, request: Request, session: views.SessionDep, pri
 def appoint(meeting: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
             estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)], form: FormDep):
     """multipart/form-data: member, proxy_name, proxy_id_number, document (PDF/JPEG/PNG, ≤ 5 MB)."""
-    found = _published(request, session, estate, meeting)
+    found = published_meeting(request, session, estate, meeting)
     fields, data = read_upload(form)
     appointment = proxies.appoint(
         session, meeting=found, principal=principal, member_key=fields.get("member", ""),
@@ -108,7 +111,7 @@ def appoint(meeting: IdPath, request: Request, session: views.SessionDep, princi
 @router.post("/proxies/{appointment}/withdraw")
 def withdraw(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep,
              principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_APPOINT)]) -> dict:
-    found = _published(request, session, estate, meeting)
+    found = published_meeting(request, session, estate, meeting)
     target = proxies.get_appointment(session, meeting=found, appointment_id=appointment)
     done = proxies.withdraw(session, meeting=found, appointment=target, principal=principal, now=now_for(request))
     return appointment_json(session, done, base=_base(estate, found), full=False)
@@ -120,7 +123,7 @@ def withdraw(meeting: IdPath, appointment: IdPath, request: Request, session: vi
 @router.get("/proxies")
 def all_proxies(meeting: IdPath, request: Request, session: views.SessionDep,
                 estate: Annotated[Estate, estate_for(Action.PROXY_READ)]) -> dict:
-    found = _published(request, session, estate, meeting)
+    found = published_meeting(request, session, estate, meeting)
     return {"proxy_limit": found.proxy_limit,
             "appointments": [appointment_json(session, a, base=_base(estate, found), full=True)
                              for a in proxies.appointments_of(session, meeting=found)]}
@@ -141,7 +144,7 @@ def open_document(request: Request, session, estate: Estate, principal: Principa
     entry is a short write of its own in the process's write turn (the request's transaction is a
     read: web/deps.py in_write_turn), committed before a byte of the scan leaves."""
     proxy_scans.check_opener(principal)
-    found = _published(request, session, estate, meeting_id)
+    found = published_meeting(request, session, estate, meeting_id)
     target = proxies.get_appointment(session, meeting=found, appointment_id=appointment_id)
     proxy_scans.check_may_open(principal, target)
     if target.document_erased_at is not None:
@@ -174,7 +177,7 @@ class DecisionBody(BaseModel):
 def decide(meeting: IdPath, appointment: IdPath, request: Request, session: views.SessionDep, body: DecisionBody,
            principal: CurrentPrincipal, estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)]):
     """Confirm (answers the proxy's login code once, on their first confirmed authorisation) or reject."""
-    found = _published(request, session, estate, meeting)
+    found = published_meeting(request, session, estate, meeting)
     target = proxies.get_appointment(session, meeting=found, appointment_id=appointment)
     code = None
     if body.decision == "confirmed":
@@ -192,7 +195,7 @@ def decide(meeting: IdPath, appointment: IdPath, request: Request, session: view
 def reissue(meeting: IdPath, login: IdPath, request: Request, session: views.SessionDep, principal: CurrentPrincipal,
             estate: Annotated[Estate, estate_for(Action.PROXY_CONFIRM)]):
     """A new code for a proxy who lost theirs: the old one stops working at once."""
-    found = _published(request, session, estate, meeting)
+    found = published_meeting(request, session, estate, meeting)
     target = proxies.get_login(session, meeting=found, login_id=login)
     code = proxy_login.issue_code(session, meeting=found, login=target, principal=principal, now=now_for(request))
     return JSONResponse({"proxy_login": target.id, "serial": target.code_serial, "code": proxy_login.format_code(code)},
@@ -248,7 +251,7 @@ def proxy_cast(motion: IdPath, request: Request, session: views.SessionDep, body
     choice = body.choices if target.kind == "election" else body.choice
     if choice is None:
         raise InvalidInput("请选择 / a choice is required", code="choice_required")
-    ballot, created = casting.cast_as_proxy(session, meeting=meeting, motion=target, principal=principal,
+    ballot, created = proxy_ballots.cast_as_proxy(session, meeting=meeting, motion=target, principal=principal,
                                             member_key=body.member, choice=choice,
                                             idempotency_key=body.idempotency_key, now=now_for(request))
     return JSONResponse({"ballot": ballot.id, "member": ballot.member_key, "by": ballot.by,

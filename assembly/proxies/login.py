@@ -23,10 +23,11 @@ from assembly.auth import events, hashing, throttle
 from assembly.auth.errors import BadCredentials, Throttled
 from assembly.auth.permissions import Action, Principal, check
 from assembly.errors import AssemblyError, Conflict
+from assembly.proxies import standing
+from assembly.proxies.models import ProxyLogin
 from assembly.register import identity
 from assembly.voting import meetings
 from assembly.voting.models import Meeting
-from assembly.voting.proxy_models import ProxyLogin
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 HANDLE_LEN, SECRET_LEN = 4, 12
@@ -53,10 +54,8 @@ def _new_handle(session: Session) -> str:
 
 def issue_code(session: Session, *, meeting: Meeting, login: ProxyLogin, principal: Principal, now: datetime) -> str:
     """A new code for the proxy (the first, or a reissue revoking the old one): returned once."""
-    from assembly.voting import proxies
-
     check(principal, Action.PROXY_CONFIRM, estate_id=meeting.estate_id)
-    if not proxies.in_force(session, login=login):
+    if not standing.in_force(session, login=login):
         raise Conflict("该代理人没有已确认且有效的授权委托 / no confirmed authorisation names this proxy",
                        code="proxy_not_confirmed")
     handle = _new_handle(session)
@@ -67,9 +66,9 @@ def issue_code(session: Session, *, meeting: Meeting, login: ProxyLogin, princip
     login.code_issued_at = now
     session.flush()
     if reissue:
-        proxies.end_sessions(session, login=login, now=now, reason="proxy_code_reissued")
+        standing.end_sessions(session, login=login, now=now, reason="proxy_code_reissued")
         throttle.clear(session, throttle.CARD, _key(login))
-    proxies._entry(session, meeting, "proxy.code_issued", meetings.actor_of(principal), now, proxy=login.pseudonym,
+    standing.log_entry(session, meeting, "proxy.code_issued", meetings.actor_of(principal), now, proxy=login.pseudonym,
                    serial=login.code_serial)
     return handle + secret
 
@@ -111,8 +110,6 @@ def _fail(session: Session, login: ProxyLogin | None, *, ip: str | None, now: da
 
 def check_login(session: Session, *, id_key: str, code: str, id_tail: str, ip: str | None, now: datetime) -> Attempt:
     """The code and the identity number's last four characters; the answer never says which was wrong."""
-    from assembly.voting import proxies
-
     code = normalize_code(code)
     tail = re.sub(r"\s", "", unicodedata.normalize("NFKC", id_tail or "")).upper()
     login = session.scalars(select(ProxyLogin).where(ProxyLogin.handle == code[:HANDLE_LEN])).first() \
@@ -128,7 +125,7 @@ def check_login(session: Session, *, id_key: str, code: str, id_tail: str, ip: s
     expected = identity.id_tail_hash(id_key, tail, full=login.id_hash) if TAIL_RE.fullmatch(tail) else ""
     if not (code_ok and expected and secrets.compare_digest(expected, login.tail_hash)):
         return _fail(session, login, ip=ip, now=now, reason="bad_proxy_code")
-    if not proxies.in_force(session, login=login):
+    if not standing.in_force(session, login=login):
         return Attempt(login, Conflict("您代理的授权委托已全部撤回 / no authorisation is in force for you any more",
                                        code="proxy_not_active"))
     throttle.clear(session, throttle.CARD, _key(login))
