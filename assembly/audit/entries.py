@@ -229,7 +229,7 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "attachment.added": {"meeting": _text, "motion": _text, "attachment": _text, "sha256": _hex256, "size": _count,
                          "media_type": _one_of("application/pdf", "image/jpeg", "image/png")},
     "attachment.removed": {"meeting": _text, "motion": _text, "attachment": _text, "sha256": _hex256},
-    # proxies (assembly/voting/proxies.py): the proxy by a keyed per-meeting pseudonym, the signed
+    # proxies (assembly/proxies/service.py): the proxy by a keyed per-meeting pseudonym, the signed
     # authorisation by its SHA-256; never a name, an identity number or a login code
     "proxy.appointed": {"meeting": _text, "member": _text, "proxy": _text, "document_sha256": _hex256},
     "proxy.confirmed": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count,
@@ -237,7 +237,7 @@ FIELDS: dict[str, dict[str, Shape]] = {
     "proxy.rejected": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.withdrawn": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count},
     "proxy.code_issued": {"meeting": _text, "proxy": _text, "serial": _count},
-    # the scans show identity numbers in clear (assembly/voting/proxy_scans.py): each opening, and the
+    # the scans show identity numbers in clear (assembly/proxies/scans.py): each opening, and the
     # erasure a year after the announcement with no case open
     "proxy.document_opened": {"meeting": _text, "member": _text, "proxy": _text, "appointment": _count,
                               "document_sha256": _hex256},
