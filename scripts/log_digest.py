@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import random
 import secrets
 import sys
@@ -104,10 +105,19 @@ def run(database: Path) -> dict[str, str]:
             for name, value in parts.items()}
 
 
+def _fixed_secrets(folder: str) -> None:
+    """The keys pseudonyms and tokens are made with, fixed (not var/secrets.json, which differs per
+    checkout and is written on a first run, drawing from the seeded generator)."""
+    os.environ["ASSEMBLY_SECRET_KEY"] = "digest-secret-key-" + "k" * 30
+    os.environ["ASSEMBLY_ID_HASH_KEY"] = "digest-id-hash-key-" + "h" * 30
+    os.environ["ASSEMBLY_VAR_DIR"] = folder
+
+
 def main() -> int:
     _seed_randomness()
     _freeze_the_log_clock()
     with tempfile.TemporaryDirectory() as folder:
+        _fixed_secrets(folder)
         digests = run(Path(folder) / "digest.sqlite3")
     for name, digest in digests.items():
         print(f"{name:8} {digest}")
