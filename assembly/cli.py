@@ -131,7 +131,7 @@ def demo() -> None:
 @app.command()
 def tally(file: Path = typer.Argument(..., help="an assembly-tally/1 JSON file")) -> None:
     """Recount one motion or election from a tally file (shared/spec/tally-format.md)."""
-    from assembly.voting import tally as tally_file
+    from assembly.law import tally as tally_file
 
     raise typer.Exit(tally_file.main(file))
 

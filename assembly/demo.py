@@ -14,14 +14,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly import identity
 from assembly.auth import accounts, cards, hashing
 from assembly.auth.sessions import account_principal, revoke_all
 from assembly.config import get_settings
 from assembly.errors import ConfigurationError
+from assembly.identity import mask_name
 from assembly.models import utcnow
-from assembly.register import identity, service
+from assembly.register import service
 from assembly.register.estates import onboard_estate
-from assembly.register.identity import mask_name
 from assembly.register.models import Community, Estate, Person
 from assembly.register.rows import RegisterRow
 

@@ -26,6 +26,13 @@ class NotFound(AssemblyError):
     code = "not_found"
 
 
+class Unauthenticated(AssemblyError):
+    """No session, or one that no longer works: people are sent to the login page."""
+
+    status = 401
+    code = "unauthenticated"
+
+
 class Forbidden(AssemblyError):
     status = 403
     code = "forbidden"

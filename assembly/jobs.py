@@ -8,7 +8,7 @@ Jobs, each run once a minute by the server (`assembly serve`) and by `run_due` i
               objection decided (assembly.voting.objections);
 - `scans`     erase the proxy authorisations' scans of every meeting announced a year ago (the year
               owners may sue in) with no objection undecided and no legal hold (assembly.proxies.scans);
-- `card_ends` end the cards of sellers once no open meeting froze them (assembly.auth.card_ends);
+- `card_ends` end the cards of sellers once no open meeting froze them (assembly.voting.card_ends);
 - `checkpoints` sign a checkpoint for every estate whose log grew (assembly.audit.service);
 - `pickups`   delete printed documents nobody downloaded in time (assembly.auth.pickups);
 - `duties`    mark duties whose deadline passed as missed and raise DutyMissed (assembly.events.duties);
@@ -36,13 +36,13 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from assembly.audit import service as audit_service
-from assembly.auth import card_ends, pickups
+from assembly.auth import pickups
 from assembly.config import Settings
 from assembly.db import is_sqlite, unit_of_work
 from assembly.events import duties, outbox
 from assembly.events.bus import publish
 from assembly.proxies import scans as proxy_scans
-from assembly.voting import closing, objections
+from assembly.voting import card_ends, closing, objections
 from assembly.voting.models import Meeting
 
 log = logging.getLogger("assembly.jobs")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from assembly.auth import card_ends, sessions
+from assembly.auth import sessions
 from assembly.events import duties
 from assembly.events.bus import BUS, Bus
 from assembly.events.catalog import Event, RegisterVersionApplied, ResultAnnounced, ResultHeld
@@ -17,7 +17,7 @@ from assembly.events.outbox import TOPICS, Topics
 from assembly.notify import gateway
 from assembly.notify import subscribers as notify_subscribers
 from assembly.proxies import standing as proxy_standing
-from assembly.voting import transfers
+from assembly.voting import card_ends, transfers
 
 # Held paper sheets (a result held because sheets handed in on time are not yet settled) are the
 # committee's to settle: within 3 days of the hold — as long as the longest grace period the law's

@@ -60,7 +60,7 @@ def unit_codes(count: int) -> list[str]:
 
 
 def generate_register(units: int, rng: random.Random) -> list[list[str]]:
-    from assembly.register.identity import mainland_check_character
+    from assembly.identity import mainland_check_character
 
     used: set[str] = set()
 

@@ -42,9 +42,9 @@ def setup(engine, units: int):
     from sqlalchemy import insert
 
     from assembly.auth import accounts
-    from assembly.auth.permissions import Role
     from assembly.db import unit_of_work
     from assembly.models import utcnow
+    from assembly.permissions import Role
     from assembly.voting import meetings
     from assembly.voting.models import Ballot
     from bench.meeting_world import open_meeting, register_rows

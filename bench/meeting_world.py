@@ -15,7 +15,7 @@ def default_unit(serial: int) -> str:
 
 def register_rows(count: int, unit: Callable[[int], str] = default_unit) -> list:
     """`count` units of 88.50 ㎡, each held by its own owner (valid mainland identity numbers)."""
-    from assembly.register import identity
+    from assembly import identity
     from assembly.register.rows import RegisterRow
 
     rows = []
@@ -37,8 +37,8 @@ class OpenMeeting:
 def open_meeting(session, *, rows: list, published: datetime, opened: datetime, closes_at: datetime,
                  code: str = "bench", paper_grace_days: int = 0) -> OpenMeeting:
     """Onboard the estate, apply the register, draft, publish and open a one-motion meeting."""
-    from assembly.auth.permissions import Principal, Role
     from assembly.config import get_settings
+    from assembly.permissions import Principal, Role
     from assembly.register import service
     from assembly.register.estates import onboard_estate
     from assembly.voting import meetings

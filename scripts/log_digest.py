@@ -44,11 +44,11 @@ def run(database: Path) -> dict[str, str]:
     from sqlalchemy import select
 
     from assembly.audit.models import AuditEntry
-    from assembly.auth.permissions import Principal, Role
     from assembly.db import make_engine, unit_of_work
     from assembly.migrations import upgrade
     from assembly.notify.models import NotificationRecord
     from assembly.notify.owner_models import OwnerNotice
+    from assembly.permissions import Principal, Role
     from assembly.register.models import Person
     from assembly.voting import casting, closing, meetings, objections
     from assembly.voting.models import Meeting, Motion

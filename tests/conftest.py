@@ -198,7 +198,7 @@ def holiday_calendar_beyond_its_years():
     three years of weekends only, so that the suite does not start failing on a date."""
     import dataclasses
 
-    from assembly.voting import notice
+    from assembly.law import notice
 
     packaged = notice.CHINA
     notice.CHINA = dataclasses.replace(packaged, last=packaged.last + 3)

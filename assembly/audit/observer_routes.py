@@ -20,16 +20,8 @@ from starlette.background import BackgroundTask
 
 from assembly.audit import observer
 from assembly.audit.report import TITLES
-from assembly.auth.permissions import (
-    ROLE_LABELS,
-    Action,
-    CurrentPrincipal,
-    Principal,
-    estate_for,
-    require,
-    scope_to_estates,
-)
 from assembly.errors import AssemblyError
+from assembly.permissions import ROLE_LABELS, Action, CurrentPrincipal, Principal, estate_for, require, scope_to_estates
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep, in_write_turn
 from assembly.web.openapi import bounds, files

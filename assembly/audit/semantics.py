@@ -20,8 +20,8 @@ from pathlib import Path
 from assembly.audit.entries import ballot_commitment, parse_time
 from assembly.audit.proxy_check import Authorisations
 from assembly.audit.report import Findings, Words
-from assembly.voting.ballots import superseded_by_transfer
-from assembly.voting.tally import tally
+from assembly.law.ballots import superseded_by_transfer
+from assembly.law.tally import tally
 
 Recount = Callable[[dict], dict]
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # motion ids become file names

@@ -43,7 +43,7 @@ def verify_export(
     """Check an export directory; `since` is an older checkpoint note the observer kept: its
     text (a note always holds newlines), or a path to it (a Path, or a str without newlines). `trusted_keys` (vkey texts, the log's first) replace the export's own
     `keys` file when the observer has the keys from the notice board. `recount` replaces the
-    platform's tally function (assembly.voting.tally.tally) for results."""
+    platform's tally function (assembly.law.tally.tally) for results."""
     directory = Path(directory)
     findings = Findings()
     keys = _load_keys(directory, trusted_keys, findings)

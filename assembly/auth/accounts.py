@@ -24,10 +24,10 @@ from sqlmodel import Session
 from assembly.auth import events, hashing, throttle, tokens, totp
 from assembly.auth.errors import BadCredentials, Throttled
 from assembly.auth.models import Account, AccountEstate, AuthSession
-from assembly.auth.permissions import ALL_ESTATES, COMMITTEE_ROLES, TOTP_REQUIRED, Principal, Role, may_create
 from assembly.auth.sessions import account_estate_ids, revoke_all
 from assembly.config import Settings
 from assembly.errors import AssemblyError, Conflict, Forbidden, InvalidInput, NotFound
+from assembly.permissions import ALL_ESTATES, COMMITTEE_ROLES, TOTP_REQUIRED, Principal, Role, may_create
 from assembly.plaintext import check_visible
 from assembly.register.models import Estate, StreetOffice
 

@@ -13,18 +13,19 @@ from sqlalchemy import select
 
 from assembly.area import format_area
 from assembly.auth import cards, hashing, sessions
-from assembly.auth.card_ends import waiting_for
 from assembly.auth.errors import Unauthenticated
 from assembly.auth.models import OwnerCard
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require, scope_to_estates
 from assembly.auth.routes import principal_json
-from assembly.auth.web import FormText, api_error, begin_session, client_ip, now_for, redirect, zh
+from assembly.auth.web import begin_session
 from assembly.errors import AssemblyError, InvalidInput, NotFound
+from assembly.identity import mask_name
 from assembly.notify import owners as owner_notices
+from assembly.permissions import Action, CurrentPrincipal, Principal, estate_for, require, scope_to_estates
 from assembly.register import voters
-from assembly.register.identity import mask_name
 from assembly.register.models import Community, Estate, Person
+from assembly.voting.card_ends import waiting_for
 from assembly.web.deps import SessionDep
+from assembly.web.http import FormText, api_error, client_ip, now_for, redirect, zh
 from assembly.web.templating import render
 
 router = APIRouter()

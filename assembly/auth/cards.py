@@ -23,13 +23,13 @@ from sqlmodel import Session
 from assembly.auth import events, hashing, throttle, tokens
 from assembly.auth.errors import BadCredentials, CardNotFound, CardRevoked, Throttled
 from assembly.auth.models import OwnerCard, SecurityEvent
-from assembly.auth.permissions import Action, Principal, check
 from assembly.auth.sessions import revoke_all
 from assembly.config import Settings
 from assembly.errors import AssemblyError, Conflict, InvalidInput
 from assembly.events.bus import publish
 from assembly.events.catalog import CardActivated, PinChanged
 from assembly.models import utcnow
+from assembly.permissions import Action, Principal, check
 from assembly.register import service as register
 from assembly.register.models import Estate, Ownership, Person, Unit, UnitRecord
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from assembly.errors import AssemblyError, Forbidden, NotFound
-
-
-class Unauthenticated(AssemblyError):
-    status = 401
-    code = "unauthenticated"
+from assembly.errors import AssemblyError, Forbidden, NotFound, Unauthenticated  # noqa: F401 - auth's errors, in one place
 
 
 class BadCredentials(AssemblyError):

@@ -21,11 +21,11 @@ from sqlmodel import Session
 
 from assembly.audit import store
 from assembly.auth.models import Account, OwnerCard, SecurityEvent
-from assembly.auth.permissions import AllEstates
 from assembly.auth.sessions import account_estate_ids
 from assembly.auth.throttle import ip_key
 from assembly.config import get_settings
 from assembly.models import utcnow
+from assembly.permissions import AllEstates
 from assembly.register.models import Estate
 
 # Types (documented in docs/security.md). A reason code says why, in a word a program can match.

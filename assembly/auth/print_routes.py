@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from assembly.auth import pickups, printing
-from assembly.auth.permissions import Action, Principal, estate_for
-from assembly.auth.web import FormText, client_ip, now_for
 from assembly.errors import InvalidInput, NotFound
+from assembly.permissions import Action, Principal, estate_for
 from assembly.register.models import Estate, Person
 from assembly.web.deps import SessionDep
+from assembly.web.http import FormText, client_ip, now_for
 from assembly.web.templating import render
 
 router = APIRouter()  # pages; the owners list below is JSON (in the OpenAPI description)

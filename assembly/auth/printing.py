@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly import pdf
 from assembly.audit import store as audit_log
-from assembly.auth import cards, pdf
+from assembly.auth import cards
 from assembly.auth.models import OwnerCard
-from assembly.auth.permissions import Action, Principal, check
 from assembly.errors import AssemblyError, InvalidInput, NotFound
+from assembly.identity import mask_name
+from assembly.permissions import Action, Principal, check
 from assembly.register import service as register
-from assembly.register.identity import mask_name
 from assembly.register.models import Building, Community, Estate, Ownership, Person, Unit
 
 MAX_BATCH = 100  # one request hashes one activation code per card with argon2id (~0.1 s each)

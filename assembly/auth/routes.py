@@ -17,7 +17,9 @@ from sqlalchemy import select, update
 from assembly.auth import accounts, events, sessions, totp
 from assembly.auth.errors import Unauthenticated
 from assembly.auth.models import Account, AuthSession, OwnerCard, SecurityEvent
-from assembly.auth.permissions import (
+from assembly.auth.web import begin_session, log_out
+from assembly.errors import AssemblyError, Forbidden, InvalidInput, NotFound
+from assembly.permissions import (
     ROLE_LABELS,
     Action,
     CurrentPrincipal,
@@ -28,11 +30,10 @@ from assembly.auth.permissions import (
     require,
     scope_to_estates,
 )
-from assembly.auth.web import FormText, api_error, begin_session, client_ip, log_out, now_for, redirect, safe_next, zh
-from assembly.errors import AssemblyError, Forbidden, InvalidInput, NotFound
 from assembly.register.estates import CODE as ESTATE_CODE
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep
+from assembly.web.http import FormText, api_error, client_ip, now_for, redirect, safe_next, zh
 from assembly.web.templating import render
 
 router = APIRouter()

@@ -31,10 +31,10 @@ from sqlmodel import Field, Session, SQLModel
 from assembly.auth import events
 from assembly.auth.errors import Throttled
 from assembly.auth.models import OwnerCard
-from assembly.auth.permissions import Action, Principal, check
-from assembly.auth.qr import dark_runs
 from assembly.errors import AssemblyError
 from assembly.models import UTCDateTime
+from assembly.permissions import Action, Principal, check
+from assembly.qr import dark_runs
 from assembly.register.models import Person
 
 QR_LIFETIME = timedelta(minutes=2)  # from showing the code to the owner's confirmation

@@ -12,9 +12,10 @@ from fastapi.responses import Response
 
 from assembly.auth import cards, screen_login, sessions
 from assembly.auth.models import AuthSession
-from assembly.auth.permissions import Action, CurrentPrincipal, check
-from assembly.auth.web import FormText, client_ip, is_https, log_in, now_for, redirect, zh
+from assembly.auth.web import log_in
+from assembly.permissions import Action, CurrentPrincipal, check
 from assembly.web.deps import SessionDep
+from assembly.web.http import FormText, client_ip, is_https, now_for, redirect, zh
 from assembly.web.templating import render
 
 router = APIRouter()

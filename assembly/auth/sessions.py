@@ -16,9 +16,9 @@ from sqlmodel import Session
 import assembly.proxies.models  # noqa: F401 - auth_session.proxy_login_id names its table
 from assembly.auth import tokens
 from assembly.auth.models import Account, AccountEstate, AuthSession, OwnerCard
-from assembly.auth.permissions import ALL_ESTATES, Principal, Role
 from assembly.config import Settings
-from assembly.register.identity import mask_name
+from assembly.identity import mask_name
+from assembly.permissions import ALL_ESTATES, Principal, Role
 from assembly.register.models import Community, Estate, Person
 
 FULL = "full"

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from assembly.auth import accounts, sessions, totp
 from assembly.auth.errors import Unauthenticated
 from assembly.auth.models import Account
-from assembly.auth.permissions import Action, CurrentPrincipal
-from assembly.auth.web import api_error, begin_session, client_ip, now_for
+from assembly.auth.web import begin_session
 from assembly.errors import Conflict, Forbidden
+from assembly.permissions import Action, CurrentPrincipal
 from assembly.web.deps import SessionDep
+from assembly.web.http import api_error, client_ip, now_for
 
 router = APIRouter(prefix="/api/auth/totp", tags=["auth"])
 NO_STORE = {"Cache-Control": "no-store"}

@@ -15,11 +15,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import FastAPI, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -29,24 +28,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assembly.auth import sessions, tokens
 from assembly.auth.errors import CsrfFailed, Throttled, Unauthenticated
 from assembly.auth.models import AuthSession
-from assembly.auth.permissions import ANONYMOUS, Principal
 from assembly.config import Settings
 from assembly.db import read_only, unit_of_work
-from assembly.errors import AssemblyError
-from assembly.models import utcnow
+from assembly.permissions import ANONYMOUS, Principal
 from assembly.web.bodies import FORM_TYPES, BodyLimits
 from assembly.web.deps import connection_slot, write_gate
 from assembly.web.errors import error_response, wants_json
-from assembly.web.i18n import pick
+from assembly.web.http import client_ip, is_https, now_for
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-
-
-def is_https(settings: Settings) -> bool:
-    return settings.site_url.startswith("https://")
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -120,16 +113,6 @@ class AuthState:
     stage: str
     account_id: int | None
     card_id: int | None
-
-
-def now_for(request: Request) -> datetime:
-    """The time of the request; tests may set `app.state.clock` to move it (no sleeping)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _resolve(engine, settings: Settings, token: str | None, now: datetime):
@@ -241,39 +224,6 @@ def begin_session(request: Request, session, *, stage: str, now: datetime, accou
         ip=client_ip(request), user_agent=request.headers.get("user-agent"),
     )
     return log_in(request, new)
-
-
-def zh(message: str) -> str:
-    """The half of a bilingual "中文 / english" message for the page's language (Chinese first)."""
-    return pick(message)
-
-
-def redirect(request: Request, url: str) -> Response:
-    """After a POST: 303 for a plain form, HX-Redirect for htmx."""
-    if request.headers.get("HX-Request") == "true":
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
-
-
-def api_error(request: Request, error: AssemblyError) -> Response:
-    """An error answered without raising (so that a failure's records still commit)."""
-    response = error_response(request, error.status, error.code, error.message, error.detail)
-    if getattr(error, "retry_after", None):
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
-
-
-FormText = Annotated[str, Form(max_length=1000)]
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only a path on this site (no open redirect). Browsers drop tabs and line breaks from URLs
-    (`/\t/evil.example` is read as `//evil.example`) and a line break cannot go into a header, so
-    any control, format (bidi) or space character refuses the target too."""
-    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and len(target) < 500 and target.isprintable() and not any(char.isspace() for char in target)):
-        return target
-    return default
 
 
 def install(app: FastAPI) -> None:

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.config import get_settings
+from assembly.identity import mask_name, mask_phone
 from assembly.localtime import month_day_time
 from assembly.notify import gateway
 from assembly.notify.owner_models import DELIVERED, NO_CONTACT, PAGE, PENDING, OwnerNotice
-from assembly.register.identity import mask_name, mask_phone
 from assembly.register.models import Community, Estate, Person
 from assembly.web.i18n import N_
 

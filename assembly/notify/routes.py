@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from assembly.auth.permissions import Action, CurrentPrincipal, estate_for
-from assembly.auth.web import now_for, redirect
 from assembly.notify import service
 from assembly.notify.models import NotificationRecord
+from assembly.permissions import Action, CurrentPrincipal, estate_for
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep
+from assembly.web.http import now_for, redirect
 from assembly.web.templating import render
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database

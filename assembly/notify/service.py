@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.audit import store as audit_log
-from assembly.auth.permissions import Action, Principal, check, scope_to_estates
 from assembly.errors import Conflict, NotFound  # noqa: F401 - NotFound for the routes
 from assembly.notify.models import NotificationRecord
+from assembly.permissions import Action, Principal, check, scope_to_estates
 from assembly.register.models import Estate
 
 EVENTS = {

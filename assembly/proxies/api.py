@@ -14,10 +14,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
-from assembly.auth.web import now_for
 from assembly.db import unit_of_work
 from assembly.errors import Forbidden, InvalidInput, NotFound
+from assembly.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.proxies import ballots as proxy_ballots
 from assembly.proxies import login as proxy_login
 from assembly.proxies import scans as proxy_scans
@@ -29,6 +28,7 @@ from assembly.voting.api import IdPath, meeting_of, signed_receipt
 from assembly.voting.models import Ballot, Meeting
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep, in_write_turn
+from assembly.web.http import now_for
 from assembly.web.openapi import files
 
 router = APIRouter(prefix="/api/estates/{code}/meetings/{meeting}", tags=["proxies"])

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.audit import store as audit_log
-from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden
+from assembly.permissions import Principal
 from assembly.proxies.models import ProxyLogin
 from assembly.proxies.standing import in_force
 from assembly.register.models import Person, RollMember, RollMemberUnit, Unit

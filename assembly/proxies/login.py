@@ -19,13 +19,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly import identity
 from assembly.auth import events, hashing, throttle
 from assembly.auth.errors import BadCredentials, Throttled
-from assembly.auth.permissions import Action, Principal, check
 from assembly.errors import AssemblyError, Conflict
+from assembly.permissions import Action, Principal, check
 from assembly.proxies import standing
 from assembly.proxies.models import ProxyLogin
-from assembly.register import identity
 from assembly.voting import meetings
 from assembly.voting.models import Meeting
 

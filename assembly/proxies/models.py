@@ -1,7 +1,7 @@
 """Tables of proxies 代理人: an owner's written authorisation for one meeting (proxy_appointment) and
 the proxy's login for that meeting (proxy_login).
 
-Identity numbers only as keyed hashes (assembly.register.identity), the login code only as argon2id,
+Identity numbers only as keyed hashes (assembly.identity), the login code only as argon2id,
 the signed document as its bytes with its SHA-256. The state of an appointment is its timestamps:
 pending until the committee confirms or rejects it; withdrawn by the owner while the proxy has not
 voted for them.

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
-from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
+from assembly.identity import mask_name
+from assembly.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.proxies import api as proxy_api
 from assembly.proxies import ballots as proxy_ballots
 from assembly.proxies import login as proxy_login
@@ -22,13 +22,13 @@ from assembly.proxies import scans as proxy_scans
 from assembly.proxies import service as proxies
 from assembly.proxies.models import ProxyLogin
 from assembly.proxies.slip import slip_pdf as render_slip
-from assembly.register.identity import mask_name
 from assembly.register.models import Estate
 from assembly.voting import casting, meetings, views
 from assembly.voting.api import IdPath
 from assembly.voting.models import Meeting
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep
+from assembly.web.http import now_for, redirect, zh
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)

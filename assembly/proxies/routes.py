@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 
 from assembly.auth import sessions
 from assembly.auth.models import AuthSession
-from assembly.auth.web import api_error, client_ip, log_in, now_for, redirect, zh
+from assembly.auth.web import log_in
 from assembly.proxies import login as proxy_login
 from assembly.web.deps import FormDep, SessionDep
+from assembly.web.http import api_error, client_ip, now_for, redirect, zh
 from assembly.web.templating import render
 
 router = APIRouter()

@@ -1,7 +1,7 @@
 """The scans of proxies' signed authorisations 授权委托书: they show the owner's and the proxy's identity
 numbers in clear, which the platform otherwise keeps only as keyed hashes. Who may open one, the log
 of every opening, and the erasure of a meeting's scans a year after its announcement when no case
-about it is open (the year in which owners may sue, assembly.voting.challenge).
+about it is open (the year in which owners may sue, assembly.law.challenge).
 
 Openers: the committee people who decide on authorisations (chair and members, `proxy.confirm`) while
 one is undecided, then only the one who decided it; and observers, always. Everyone else — the
@@ -18,12 +18,12 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
-from assembly.auth.permissions import Action, Principal
 from assembly.errors import Forbidden, Gone
+from assembly.law.challenge import challenge_year_ends
 from assembly.localtime import stamp
+from assembly.permissions import Action, Principal
 from assembly.proxies.models import ProxyAppointment, ProxyLogin
 from assembly.voting import legal_holds, meetings
-from assembly.voting.challenge import challenge_year_ends
 from assembly.voting.models import Meeting, Motion, Objection
 
 SYSTEM = audit_log.SYSTEM

@@ -21,15 +21,15 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from assembly import identity
 from assembly.area import format_area
-from assembly.auth.permissions import Action, Principal, Role, check
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import ProxyAppointed
+from assembly.permissions import Action, Principal, Role, check
 from assembly.proxies import login as proxy_login
 from assembly.proxies.models import ProxyAppointment, ProxyLogin
 from assembly.proxies.standing import end_sessions, in_force, log_entry, proxy_principal  # noqa: F401 - the service's face
-from assembly.register import identity
 from assembly.register.models import Ownership, Person, Unit, UnitRecord
 from assembly.register.service import latest_version
 from assembly.register.voters import check_designated_voter  # co-owners appoint through their voter

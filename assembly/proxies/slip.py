@@ -7,7 +7,7 @@ posts it back; the route checks it against the argon2id hash before printing.
 
 from __future__ import annotations
 
-from assembly.auth.pdf import BRAND, INK, MUTED, Sheet
+from assembly.pdf import BRAND, INK, MUTED, Sheet
 
 SLIP_STEPS = (
     "1. 用手机打开上面的网址，或扫描右侧二维码；",

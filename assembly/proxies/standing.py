@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from assembly import identity
 from assembly.audit import store as audit_log
 from assembly.auth.models import AuthSession
-from assembly.auth.permissions import Principal, Role
+from assembly.permissions import Principal, Role
 from assembly.proxies.models import ProxyAppointment, ProxyLogin
-from assembly.register import identity
 from assembly.voting import meetings
 from assembly.voting.models import Meeting
 

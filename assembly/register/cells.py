@@ -7,9 +7,9 @@ import unicodedata
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from assembly import identity
 from assembly.area import AreaError, parse_area
 from assembly.plaintext import hidden_character
-from assembly.register import identity
 from assembly.register.columns import AREA_FIELDS, BASES, BY_FIELD, KINDS, MAX_EVIDENCE_LENGTH
 from assembly.register.problems import Problem
 from assembly.register.rows import RegisterRow

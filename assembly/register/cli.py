@@ -20,9 +20,10 @@ import typer
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from assembly import identity
 from assembly.area import format_area
 from assembly.errors import AssemblyError, InvalidInput, NotFound
-from assembly.register import facts, identity, rolls, service
+from assembly.register import facts, rolls, service
 from assembly.register.importer import format_problems, parse_register, read_limited
 from assembly.register.models import Estate, Ownership, Person, RegisterVersion, Unit, UnitRecord
 from assembly.register.problems import RegisterFileError
@@ -251,7 +252,7 @@ def show_lines(session: Session, *, estate_code: str, number: int | None, unit_c
 
 
 def _unit_lines(session: Session, estate: Estate, version: RegisterVersion, unit_code: str) -> list[str]:
-    from assembly.voting import rules
+    from assembly.law import rules
 
     code = unicodedata.normalize("NFKC", unit_code).strip().upper()
     found = session.execute(

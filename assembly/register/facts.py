@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.area import format_area
+from assembly.law import rules
 from assembly.register.models import Ownership, Person, Unit, UnitRecord
-from assembly.voting import rules
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.errors import InvalidInput
+from assembly.law import rules
 from assembly.register.bulk import bulk_insert
 from assembly.register.facts import ANCILLARY, roll_units, version_facts
 from assembly.register.models import (
@@ -23,7 +24,6 @@ from assembly.register.models import (
     UnitRecord,
 )
 from assembly.register.service import latest_version
-from assembly.voting import rules
 
 
 def version_members(session: Session, *, version_id: int, count_ancillary: bool | None = True) -> list[rules.Member]:

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from assembly.area import format_area
 from assembly.audit import service as audit
 from assembly.audit import store as audit_log
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, Role, estate_for, require, scope_to_estates
-from assembly.auth.web import now_for
+from assembly.permissions import Action, CurrentPrincipal, Principal, Role, estate_for, require, scope_to_estates
 from assembly.register import estates, rolls, service
 from assembly.register.importer import parse_register
 from assembly.register.models import Community, District, Estate, StreetOffice
 from assembly.web.deps import SessionDep
+from assembly.web.http import now_for
 from assembly.web.templating import render
 
 router = APIRouter()

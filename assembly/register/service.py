@@ -18,17 +18,17 @@ from decimal import Decimal
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
+from assembly import identity
 from assembly.audit import store as audit_log
 from assembly.errors import InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import RegisterVersionApplied
+from assembly.law import rules
 from assembly.models import utcnow
-from assembly.register import identity
 from assembly.register.bulk import bulk_insert
 from assembly.register.facts import RegisterDiff, UnitFacts, diff_versions, roll_units, version_facts
 from assembly.register.models import Building, Estate, Ownership, Person, RegisterVersion, Unit, UnitRecord
 from assembly.register.rows import RegisterRow
-from assembly.voting import rules
 
 _CHUNK = 5_000
 _TEXT_LIMIT = 500  # register_version.reason and .evidence_ref

@@ -10,12 +10,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 
-from assembly.auth.permissions import Action, Principal, estate_for, require
-from assembly.auth.web import FormText, now_for, redirect, zh
 from assembly.errors import AssemblyError
+from assembly.permissions import Action, Principal, estate_for, require
 from assembly.register import voters
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep
+from assembly.web.http import FormText, now_for, redirect, zh
 from assembly.web.i18n import N_
 from assembly.web.templating import render
 

@@ -19,12 +19,12 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.auth.models import OwnerCard
-from assembly.auth.permissions import Action, Principal, check
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import VoterChanged
+from assembly.identity import mask_name
 from assembly.localtime import month_day_time, stamp
-from assembly.register.identity import mask_name
+from assembly.permissions import Action, Principal, check
 from assembly.register.models import Estate, Ownership, Person, RollMember, Unit
 from assembly.register.service import latest_version
 from assembly.register.voter_models import IN_FORCE, PROPOSED, REPLACED, WITHDRAWN, VoterAgreement, VoterDesignation

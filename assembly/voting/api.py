@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from assembly.audit import observer
-from assembly.auth.permissions import Action, CurrentPrincipal, estate_for
-from assembly.auth.web import now_for
 from assembly.errors import InvalidInput
+from assembly.permissions import Action, CurrentPrincipal, estate_for
 from assembly.register.models import Estate
 from assembly.voting import casting, meetings, objections, views
 from assembly.voting.models import Ballot
 from assembly.web.deps import in_write_turn
+from assembly.web.http import now_for
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database
 router = APIRouter(prefix="/api/estates/{code}", tags=["meetings"])

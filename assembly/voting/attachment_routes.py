@@ -9,14 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData
 
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for
-from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
+from assembly.permissions import Action, CurrentPrincipal, Principal, estate_for
 from assembly.register.models import Estate
 from assembly.voting import attachments, meetings, pages, views
 from assembly.voting.pages import IdPath
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep
+from assembly.web.http import now_for, redirect, zh
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from assembly.audit import store as audit_log
-from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
+from assembly.permissions import Principal
 from assembly.voting import meetings
 from assembly.voting.attachment_models import MotionAttachment
 from assembly.voting.models import Meeting, Motion

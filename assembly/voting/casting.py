@@ -17,14 +17,14 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
-from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import BallotCast
+from assembly.law.ballots import CHOICES, choices_defect
+from assembly.permissions import Principal
 from assembly.register.models import RollMember, RollMemberUnit, Unit
 from assembly.register.voters import check_designated_voter  # co-owners' voter (rules.md, "The register")
 from assembly.voting import meetings, transfers
-from assembly.voting.ballots import CHOICES, choices_defect
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.transfer_models import RollTransfer
 

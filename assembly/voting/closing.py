@@ -28,14 +28,14 @@ from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
 from assembly.events.bus import publish
 from assembly.events.catalog import MeetingEvent, ResultAnnounced, ResultHeld, VotingClosed
+from assembly.law.rules import AREA_SOURCES
+from assembly.law.tally import FORMAT, tally
 from assembly.localtime import stamp
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit, UnitRecord
 from assembly.voting import meetings, transfers
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.paper_models import CONFIRMED, PaperEntry, unsettled_entries
 from assembly.voting.pending import PendingSheet, could_change
-from assembly.voting.rules import AREA_SOURCES
-from assembly.voting.tally import FORMAT, tally
 
 SYSTEM = audit_log.SYSTEM
 

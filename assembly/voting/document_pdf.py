@@ -1,5 +1,5 @@
 """The results 表决结果 and minutes 会议记录及决议 of a meeting as A4 PDFs in Chinese, set in the
-platform's embedded font with the sheet and helpers of assembly.auth.pdf. Pure: a MeetingRecord in,
+platform's embedded font with the sheet and helpers of assembly.pdf. Pure: a MeetingRecord in,
 PDF bytes out."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime
 from fpdf.enums import WrapMode
 
 from assembly.area import format_area
-from assembly.auth.pdf import A4_H, A4_W, BRAND, FONT, INK, LINE, MUTED, Sheet, printable
+from assembly.pdf import A4_H, A4_W, BRAND, FONT, INK, LINE, MUTED, Sheet, printable
 from assembly.voting import casting, meetings
 from assembly.voting.documents import MeetingRecord, MotionRecord, item_label
 from assembly.voting.meetings import SHANGHAI

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from assembly.auth.permissions import Action, estate_for
-from assembly.auth.web import now_for
+from assembly.permissions import Action, estate_for
 from assembly.register.models import Estate
 from assembly.voting import api, document_pdf, documents, views
 from assembly.voting.pages import IdPath
+from assembly.web.http import now_for
 
 router = APIRouter(tags=["documents"])  # downloads, described in the OpenAPI with their content types
 PDF = {200: {"content": {"application/pdf": {}}, "description": "a PDF (A4, Chinese)"}}

@@ -20,11 +20,11 @@ from sqlmodel import Session
 from assembly.area import format_area
 from assembly.audit.models import AuditEntry
 from assembly.errors import Conflict
+from assembly.law.rules import ITEM_NAMES, MAJOR_ITEMS, percent
 from assembly.register.models import Estate
 from assembly.spreadsheet import csv_text
 from assembly.voting import meetings, objections, views
 from assembly.voting.models import Meeting, Motion, Objection
-from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS, percent
 
 CHECKED_TYPES = ("motion.closed", "result.announced", "result.recounted", "result.final")
 

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from assembly.auth.permissions import Action, CurrentPrincipal, estate_for
-from assembly.auth.web import now_for
+from assembly.permissions import Action, CurrentPrincipal, estate_for
 from assembly.register.models import Estate
 from assembly.voting import legal_holds, meetings, views
 from assembly.voting.pages import IdPath
+from assembly.web.http import now_for
 
 router = APIRouter(include_in_schema=False)  # no pages yet: the API below
 api_router = APIRouter(prefix="/api/estates/{code}/meetings/{meeting}/legal-holds", tags=["meetings"])

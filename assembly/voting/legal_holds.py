@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.audit import store as audit_log
-from assembly.auth.permissions import Action, Principal, check
 from assembly.errors import Conflict, InvalidInput, NotFound
+from assembly.permissions import Action, Principal, check
 from assembly.plaintext import check_visible
 from assembly.voting import meetings
 from assembly.voting.legal_hold_models import LegalHold

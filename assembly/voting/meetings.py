@@ -14,19 +14,19 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
-from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
 from assembly.events import bus as events
 from assembly.events.catalog import MeetingPublished, VotingOpened
+from assembly.law import notice
+from assembly.law.ballots import REVOTES
+from assembly.law.rules import ITEM_NAMES, ITEMS, QUORUM, UNIT_PUBLICATION_BASIS, Count, per_unit_publication_allowed
 from assembly.localtime import stamp
+from assembly.permissions import Principal
 from assembly.plaintext import check_visible
 from assembly.register import rolls
 from assembly.register.models import Estate, RegisterVersion, RollMember, RollMemberUnit, RollSnapshot, Unit
-from assembly.voting import notice
-from assembly.voting.ballots import REVOTES
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.posting_models import NoticePosting
-from assembly.voting.rules import ITEM_NAMES, ITEMS, QUORUM, UNIT_PUBLICATION_BASIS, Count, per_unit_publication_allowed
 
 SHANGHAI = notice.LOCAL
 NOTICE_DAYS = notice.NOTICE_DAYS
@@ -107,7 +107,7 @@ def paper_ends(meeting: Meeting) -> datetime:
 
 
 def notice_period(notified: datetime) -> notice.NoticePeriod:
-    """The notice period from a notice given at `notified` (assembly.voting.notice, the one function
+    """The notice period from a notice given at `notified` (assembly.law.notice, the one function
     every page, hint and refusal uses); a year the holiday calendar does not cover is refused."""
     try:
         return notice.notice_period(notified)

@@ -13,15 +13,15 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from assembly.audit import store as audit_log
-from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
 from assembly.events.bus import publish
 from assembly.events.catalog import ObjectionDecided, ObjectionFiled, ResultFinal
+from assembly.law.ballots import Cast, resolve_ballots
+from assembly.law.tally import roll_of, tally
+from assembly.permissions import Principal
 from assembly.register.models import Estate
 from assembly.voting import casting, meetings, transfers
-from assembly.voting.ballots import Cast, resolve_ballots
 from assembly.voting.models import Ballot, Meeting, Motion, Objection
-from assembly.voting.tally import roll_of, tally
 
 SYSTEM = audit_log.SYSTEM
 

@@ -13,18 +13,19 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.datastructures import FormData
 
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for, require
-from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
+from assembly.identity import mask_name
+from assembly.law.rules import ITEM_NAMES, MAJOR_ITEMS
+from assembly.permissions import Action, CurrentPrincipal, Principal, estate_for, require
 from assembly.register import voters  # co-owners' voter: the others see the unit, not the form
-from assembly.register.identity import mask_name
 from assembly.register.models import Estate, Person
 from assembly.voting import api, attachments, casting, meetings, objections, posting, views
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.paper_models import unsettled_entries
-from assembly.voting.rules import ITEM_NAMES, MAJOR_ITEMS
+from assembly.web.bars import bar_width
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep
+from assembly.web.http import now_for, redirect, zh
 from assembly.web.templating import render
 
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]  # a row id; larger numbers are refused, not sent to the database
@@ -50,7 +51,7 @@ def page_context(request: Request, session, estate: Estate, meeting: Meeting, pr
             if stage in (meetings.DRAFT, meetings.NOTICE) else [],
             "if_published": meetings.open_if_published(now) if stage == meetings.DRAFT else (None, None),
             "pending_sheets": len(unsettled_entries(session, meeting_id=meeting.id)) if meeting.closed_at else 0,
-            "item_names": ITEM_NAMES, "major_items": MAJOR_ITEMS, "bar": views.bar_width,
+            "item_names": ITEM_NAMES, "major_items": MAJOR_ITEMS, "bar": bar_width,
             "may": principal.may, "Action": Action,
             "attachments": attachments.listed(session, motion_ids=[m.id for m in motions]),
             "attachment_accept": attachments.ACCEPT}

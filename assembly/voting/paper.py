@@ -20,12 +20,12 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
-from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
+from assembly.law.ballots import CHOICES, Cast, choices_defect, resolve_ballots
 from assembly.localtime import stamp
+from assembly.permissions import Principal
 from assembly.register.models import Estate, RollMember, RollMemberUnit, Unit
 from assembly.voting import closing, meetings
-from assembly.voting.ballots import CHOICES, Cast, choices_defect, resolve_ballots
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.paper_models import CONFIRMED, ENTERED, MISMATCH, PaperEntry, unsettled_entries
 

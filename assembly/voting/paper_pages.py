@@ -17,9 +17,8 @@ from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
 from assembly.auth.models import Account
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for
-from assembly.auth.web import now_for, redirect, zh
 from assembly.errors import AssemblyError, InvalidInput
+from assembly.permissions import Action, CurrentPrincipal, Principal, estate_for
 from assembly.register.models import Estate
 from assembly.voting import api, casting, closing, meetings, paper, views
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -27,6 +26,7 @@ from assembly.voting.pages import IdPath
 from assembly.voting.paper_models import PaperEntry
 from assembly.web.bodies import takes_files
 from assembly.web.deps import FormDep, JsonBody
+from assembly.web.http import now_for, redirect, zh
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from assembly.auth.permissions import Action, CurrentPrincipal, Principal, estate_for
-from assembly.auth.web import now_for
+from assembly.permissions import Action, CurrentPrincipal, Principal, estate_for
 from assembly.register.models import Estate
 from assembly.spreadsheet import csv_text
 from assembly.voting import api, meetings, participation, views
 from assembly.voting.pages import IdPath
+from assembly.web.http import now_for
 from assembly.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from assembly.voting.tally import tally
+from assembly.law.tally import tally
 
 Tally = Callable[[dict], dict]
 

@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
-from assembly.auth.permissions import Principal
 from assembly.errors import Conflict, InvalidInput, NotFound
 from assembly.localtime import stamp
+from assembly.permissions import Principal
 from assembly.voting import attachments, meetings
 from assembly.voting.models import Meeting
 from assembly.voting.posting_models import NoticePosting

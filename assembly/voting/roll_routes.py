@@ -10,8 +10,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from assembly.area import format_area
-from assembly.auth.permissions import Action, CurrentPrincipal, estate_for
 from assembly.errors import Conflict, Forbidden
+from assembly.permissions import Action, CurrentPrincipal, estate_for
 from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSnapshot, Unit
 from assembly.voting import api, meetings, objections, views
 

@@ -20,8 +20,8 @@ from sqlmodel import Session
 
 from assembly.audit import store as audit_log
 from assembly.events.catalog import RegisterVersionApplied
+from assembly.law.ballots import superseded_by_transfer
 from assembly.register.models import Ownership, Person, RegisterVersion, RollMember, RollMemberUnit, Unit, UnitRecord
-from assembly.voting.ballots import superseded_by_transfer
 from assembly.voting.models import Ballot, Meeting, Motion
 from assembly.voting.transfer_models import RollTransfer
 

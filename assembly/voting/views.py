@@ -13,13 +13,13 @@ from sqlmodel import Session
 
 from assembly.area import format_area
 from assembly.errors import Conflict, NotFound
+from assembly.law.rules import Count, decide_motion, first_area, percent
+from assembly.law.tally import roll_of
 from assembly.localtime import stamp
 from assembly.register.models import Estate
 from assembly.voting import closing, meetings, objections
 from assembly.voting.models import Meeting, Motion
 from assembly.voting.posting_models import NoticePosting
-from assembly.voting.rules import Count, decide_motion, first_area, percent
-from assembly.voting.tally import roll_of
 from assembly.web.deps import SessionDep  # noqa: F401 - the routes' alias, re-exported
 
 NOT_VOTED = "未参加表决"
@@ -86,13 +86,6 @@ def turnout_json(turnout: meetings.Turnout | None) -> dict | None:
         "area_reaches_two_thirds": turnout.area_reached,
         "heads_reach_two_thirds": turnout.heads_reached,
     }
-
-
-def bar_width(part, whole) -> str:
-    """A CSS width for a turnout bar: whole percent, cut (display only; decisions are exact)."""
-    if not whole:
-        return "0%"
-    return f"{min(100, int(Decimal(part) * 100 / Decimal(whole)))}%"
 
 
 def _iso(moment: datetime | None) -> str | None:

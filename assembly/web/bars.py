@@ -3,7 +3,7 @@ styles: the CSP forbids them, so widths are classes `w-0` … `w-100` from assem
 
 Each bar carries its exact figures and the threshold in words; the bar itself is decoration
 (aria-hidden) and its width is cut to a whole percent (display only: decisions are exact, in
-assembly/voting/rules.py).
+assembly/law/rules.py).
 """
 
 from __future__ import annotations
@@ -13,13 +13,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from assembly.voting.rules import HALF, MAJOR, MAJOR_ITEMS, QUORUM, percent
-from assembly.voting.views import bar_width
+from assembly.law.rules import HALF, MAJOR, MAJOR_ITEMS, QUORUM, percent
 from assembly.web.i18n import N_, format_area, gettext, ngettext  # called while a page renders: its language
 
 # Where each legal share sits on a bar (a class of assembly.css) and how the law words it.
 MARKS = {QUORUM: "mark-2-3", MAJOR: "mark-3-4", HALF: "mark-1-2"}
 SHARE_WORDS = {QUORUM: N_("三分之二以上"), MAJOR: N_("四分之三以上"), HALF: N_("过半数")}
+
+
+def bar_width(part, whole) -> str:
+    """A CSS width for a turnout bar: whole percent, cut (display only; decisions are exact)."""
+    if not whole:
+        return "0%"
+    return f"{min(100, int(Decimal(part) * 100 / Decimal(whole)))}%"
 
 
 @dataclass(frozen=True)

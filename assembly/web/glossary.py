@@ -113,7 +113,7 @@ PAPER = (
     N_("JPEG 图片"),
 )
 
-# assembly.voting.rules.ITEM_NAMES: the matters of Article 278 of the Civil Code
+# assembly.law.rules.ITEM_NAMES: the matters of Article 278 of the Civil Code
 CIVIL_CODE_ITEMS = (
     N_("制定和修改业主大会议事规则"),
     N_("制定和修改管理规约"),

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from assembly.auth.web import is_https, redirect, safe_next
 from assembly.errors import InvalidInput
 from assembly.web import i18n
+from assembly.web.http import is_https, redirect, safe_next
 
 router = APIRouter()
 ONE_YEAR = 365 * 24 * 3600

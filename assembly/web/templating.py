@@ -7,7 +7,7 @@ from functools import lru_cache
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from assembly.register.identity import mask_name, mask_phone
+from assembly.identity import mask_name, mask_phone
 from assembly.resources import web_dir
 from assembly.web import (
     bars,  # the turnout and result pictures (voting/_turnout.html, _result.html)

@@ -2,7 +2,7 @@
 
 `mini_tally` is a stand-in recount for motions only (tally-format.md's arithmetic, without
 proxies' rank and elections) so the verifier's tests do not depend on the voting package; one
-test runs the real `assembly.voting.tally` over the same history.
+test runs the real `assembly.law.tally` over the same history.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from assembly.audit.entries import entry_problems
 from assembly.audit.models import AuditEntry
 from assembly.audit.verify import verify_export
 from assembly.auth import accounts, cards, events
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
+from assembly.permissions import Role
 
 
 def _auth_kit():

@@ -21,8 +21,8 @@ from assembly.audit.verifiers import new_verifier
 from assembly.audit.verify import verify_export
 from assembly.auth import cards, totp
 from assembly.auth.accounts import get_account
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
+from assembly.permissions import Role
 from assembly.register.models import Estate
 
 

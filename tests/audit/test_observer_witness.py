@@ -21,8 +21,8 @@ from assembly.audit.models import AuditCheckpoint, AuditEntry
 from assembly.audit.note import Ed25519Signer, open_note
 from assembly.audit.verifiers import new_verifier
 from assembly.auth import cards
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
+from assembly.permissions import Role
 from assembly.register.models import Estate, Person
 
 TESTS = Path(__file__).resolve().parents[1]

@@ -49,9 +49,9 @@ def test_clean_export_passes(tmp_path, log_signer):
 
 
 def test_clean_export_passes_with_the_platform_tally(tmp_path, log_signer):
-    pytest.importorskip("assembly.voting.tally")
+    pytest.importorskip("assembly.law.tally")
     _, _, directory = make(tmp_path, log_signer, objection_voids=True)
-    report = verify_export(directory)  # the default recount: assembly.voting.tally.tally
+    report = verify_export(directory)  # the default recount: assembly.law.tally.tally
     assert report.ok, report.render_text("en")
 
 

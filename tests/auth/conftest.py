@@ -16,13 +16,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
+from assembly import identity
 from assembly.auth import accounts, cards, totp
 from assembly.auth.models import Account
-from assembly.auth.permissions import Principal, Role
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
-from assembly.register import identity, service
+from assembly.permissions import Principal, Role
+from assembly.register import service
 from assembly.register.estates import onboard_estate
 from assembly.register.models import Community, Estate, Person, StreetOffice
 from assembly.register.rows import RegisterRow

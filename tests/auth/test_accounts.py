@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from assembly.auth import accounts, events, throttle, totp
 from assembly.auth.models import AccountEstate, SecurityEvent
-from assembly.auth.permissions import Role
 from assembly.errors import Conflict, Forbidden, InvalidInput
+from assembly.permissions import Role
 
 
 def _create(session, kit, by, role, *, username="new-user", estates=(), street_office=None):

@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from assembly.auth import cards, totp
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
+from assembly.permissions import Role
 from assembly.voting import meetings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

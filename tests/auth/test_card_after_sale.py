@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import select
 
 from assembly.audit.models import AuditEntry
-from assembly.auth import card_ends, cards
+from assembly.auth import cards
 from assembly.auth.errors import CardRevoked
 from assembly.auth.models import AuthSession, OwnerCard
-from assembly.auth.permissions import Principal, Role
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.models import utcnow
 from assembly.notify.owner_models import OwnerNotice
+from assembly.permissions import Principal, Role
 from assembly.register import service
 from assembly.register.rows import RegisterRow
-from assembly.voting import casting, closing, meetings
+from assembly.voting import card_ends, casting, closing, meetings
 from assembly.voting.meetings import MotionDraft
 from tests.voting.meeting_world import record_posting
 

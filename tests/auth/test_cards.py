@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from assembly import identity
 from assembly.auth import cards, events, sessions, throttle, tokens
 from assembly.auth.errors import CardNotFound, CardRevoked
 from assembly.auth.models import OwnerCard, SecurityEvent
-from assembly.auth.permissions import Role
 from assembly.errors import Conflict, Forbidden, InvalidInput
-from assembly.register import identity
+from assembly.permissions import Role
 
 
 def _activate(session, settings, card, code, tail, *, ip="10.0.0.1", now):

@@ -17,8 +17,8 @@ import pytest
 from assembly.audit import service as audit_service
 from assembly.auth import cards, totp
 from assembly.auth.accounts import get_account
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
+from assembly.permissions import Role
 from assembly.register.models import Estate
 
 ANON, OWNER = "anonymous", "owner"
@@ -461,8 +461,8 @@ def _proxy(session, kit, world, now) -> tuple[str, str]:
     """A published meeting of alpha whose confirmed authorisation gave a proxy their code."""
     from datetime import timedelta
 
-    from assembly.auth.permissions import Principal
     from assembly.config import get_settings
+    from assembly.permissions import Principal
     from assembly.proxies import service as proxies
     from assembly.voting import meetings
 

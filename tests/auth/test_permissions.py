@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from assembly.auth.errors import Unauthenticated
-from assembly.auth.permissions import (
+from assembly.errors import Forbidden
+from assembly.permissions import (
     ALL_ESTATES,
     ANONYMOUS,
     ROLE_ACTIONS,
@@ -19,7 +20,6 @@ from assembly.auth.permissions import (
     scope_to_estates,
     visible_estate_ids,
 )
-from assembly.errors import Forbidden
 from assembly.register.models import Estate
 
 COMMITTEE = (Role.COMMITTEE_CHAIR, Role.COMMITTEE_MEMBER)

@@ -11,14 +11,15 @@ import pytest
 import zxingcpp
 from sqlalchemy import func, select
 
+from assembly import pdf
 from assembly.audit.models import AuditEntry
-from assembly.auth import cards, pdf, pickups, printing
+from assembly.auth import cards, pickups, printing
 from assembly.auth.errors import CardRevoked
 from assembly.auth.models import OwnerCard
-from assembly.auth.permissions import Role
 from assembly.db import unit_of_work
 from assembly.errors import Forbidden, InvalidInput
-from assembly.register.identity import mask_name
+from assembly.identity import mask_name
+from assembly.permissions import Role
 
 ESTATE = "和谐家园（示范小区）"
 

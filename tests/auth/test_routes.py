@@ -7,8 +7,8 @@ import re
 import pytest
 
 from assembly.auth import cards, totp
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
+from assembly.permissions import Role
 
 
 def _account(web, kit, role, **options):

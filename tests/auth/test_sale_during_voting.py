@@ -12,16 +12,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from assembly import identity
 from assembly.audit.models import AuditEntry
-from assembly.auth import card_ends, cards
-from assembly.auth.permissions import Principal, Role
+from assembly.auth import cards
 from assembly.config import get_settings
 from assembly.errors import Forbidden
 from assembly.models import utcnow
-from assembly.register import identity, service
+from assembly.permissions import Principal, Role
+from assembly.register import service
 from assembly.register.models import Person, RollSnapshot
 from assembly.register.rows import RegisterRow
-from assembly.voting import casting, closing, meetings
+from assembly.voting import card_ends, casting, closing, meetings
 from assembly.voting.meetings import MotionDraft
 from tests.voting.meeting_world import record_posting
 

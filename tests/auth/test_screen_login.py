@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from assembly.auth import cards, screen_login
 from assembly.auth.models import AuthSession, SecurityEvent
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
-from assembly.register.identity import mask_name
+from assembly.identity import mask_name
+from assembly.permissions import Role
 
 SCREEN_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36 Edg/130.0"
 PIN = "480913"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event
 
 from assembly.auth import accounts, cards, sessions
-from assembly.auth.permissions import Role
+from assembly.permissions import Role
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from assembly.auth import sessions
-from assembly.auth.permissions import ALL_ESTATES, Role
+from assembly.permissions import ALL_ESTATES, Role
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from assembly.audit.models import AuditEntry
 from assembly.auth import accounts
-from assembly.auth.permissions import Role
 from assembly.auth.web import session_cookie_name
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.models import utcnow
+from assembly.permissions import Role
 from assembly.register.models import Estate, Person
 from assembly.voting.models import Ballot
 from tests.concurrency.server import ServerProcess

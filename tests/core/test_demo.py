@@ -7,8 +7,8 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from assembly.demo import DEMO_CODE, demo_rows, load_demo
+from assembly.identity import normalize_id_number
 from assembly.register import rolls, service
-from assembly.register.identity import normalize_id_number
 from assembly.register.models import Estate, RegisterVersion
 
 KEY = "demo-test-key-" + "x" * 32

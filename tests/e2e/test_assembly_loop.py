@@ -17,11 +17,11 @@ from sqlalchemy import select
 from assembly.audit.models import AuditEntry
 from assembly.auth import cards
 from assembly.auth.accounts import get_account
-from assembly.auth.permissions import Principal, Role
 from assembly.auth.sessions import account_principal
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_CODE
-from assembly.register.identity import mainland_check_character
+from assembly.identity import mainland_check_character
+from assembly.permissions import Principal, Role
 from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Ballot, Meeting, Motion

@@ -17,11 +17,11 @@ import pytest
 import zxingcpp
 from sqlalchemy import select
 
+from assembly import identity
 from assembly.audit.models import AuditEntry
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import demo_rows, load_demo_access
-from assembly.register import identity
 from assembly.register.models import Person
 
 PHONE = {"width": 390, "height": 844}

@@ -13,13 +13,13 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
+from assembly import identity
 from assembly.auth import cards
 from assembly.auth.accounts import get_account
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import demo_rows
-from assembly.register import identity
 from assembly.register.models import Person
 
 PHONE = {"width": 390, "height": 844}

@@ -12,13 +12,13 @@ import time
 import pytest
 from sqlalchemy import select
 
+from assembly import identity
 from assembly.auth import cards, totp
 from assembly.auth.accounts import get_account
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_ACCOUNTS, demo_rows, load_demo_access
-from assembly.register import identity
 from assembly.register.models import Person
 
 PHONE = {"width": 390, "height": 844}

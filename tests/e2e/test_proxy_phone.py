@@ -17,7 +17,7 @@ from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_CODE, load_demo_access
-from assembly.register.identity import mainland_check_character
+from assembly.identity import mainland_check_character
 from assembly.register.models import Estate, Person
 from assembly.voting import meetings
 from assembly.voting.meetings import MotionDraft

@@ -8,13 +8,13 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from assembly import identity
 from assembly.auth import cards
 from assembly.auth.accounts import get_account
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_CODE, demo_rows
-from assembly.register import identity
 from assembly.register.models import Estate, Person
 
 from .conftest import describe_violations, small_targets

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from assembly.auth import cards
 from assembly.auth.accounts import get_account
-from assembly.auth.permissions import Principal, Role
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_CODE, load_demo_access
+from assembly.permissions import Principal, Role
 from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Meeting

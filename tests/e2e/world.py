@@ -10,14 +10,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from assembly import identity
 from assembly.auth import cards, totp
 from assembly.auth.accounts import get_account
-from assembly.auth.permissions import Principal, Role
 from assembly.auth.sessions import account_principal
 from assembly.db import unit_of_work
 from assembly.demo import DEMO_CODE
 from assembly.models import utcnow
-from assembly.register import identity
+from assembly.permissions import Principal, Role
 from assembly.register.models import Estate, Person
 from assembly.voting import casting, meetings
 from assembly.voting.models import Meeting

@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
-from assembly.register.identity import mainland_check_character
+from assembly.identity import mainland_check_character
 from assembly.register.rows import RegisterRow
 
 CHINESE = ["房屋编号", "不动产登记面积", "实测面积", "合同面积", "开发建设单位", "业主姓名", "证件号码", "联系电话"]

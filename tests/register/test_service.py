@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from assembly import identity
 from assembly.errors import InvalidInput
-from assembly.register import facts, identity, rolls, service
+from assembly.register import facts, rolls, service
 from assembly.register.importer import parse_register
 from assembly.register.models import (
     Ownership,
@@ -207,7 +208,7 @@ def test_members_multi_unit_owners_co_owners_and_one_developer(session, estate):
 def test_all_developer_units_form_one_member():
     rows = [RegisterRow(unit=f"9-1-{room}", survey=Decimal("50.0001"), developer=True) for room in range(101, 131)]
     units = {code: unit for code, (unit, _rows) in service._group_units(rows, service._id_hashes(rows, KEY)).items()}
-    from assembly.voting import rules
+    from assembly.law import rules
 
     (member,) = rules.derive_members(facts.roll_units(units))
     assert member.key == "developer" and len(member.unit_ids) == 30 and member.area == Decimal("1500.003")

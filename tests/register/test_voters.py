@@ -252,10 +252,11 @@ def test_co_owners_agreeing_at_the_same_moment_make_the_voter_take_effect_once(e
     import threading
     from decimal import Decimal
 
-    from assembly.auth.permissions import Principal, Role
+    from assembly import identity
     from assembly.config import get_settings
     from assembly.db import unit_of_work
-    from assembly.register import identity, service
+    from assembly.permissions import Principal, Role
+    from assembly.register import service
     from assembly.register.estates import onboard_estate
     from assembly.register.models import Estate, Person
     from assembly.register.rows import RegisterRow

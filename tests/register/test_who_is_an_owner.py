@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from assembly.audit.models import AuditEntry
 from assembly.audit.store import Actor
-from assembly.auth.permissions import Principal, Role
 from assembly.config import get_settings
 from assembly.errors import Conflict, InvalidInput
 from assembly.models import utcnow
+from assembly.permissions import Principal, Role
 from assembly.register import estates, rolls, service
 from assembly.register.importer import parse_register
 from assembly.register.models import RollSnapshot, UnitRecord

@@ -9,10 +9,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from assembly.auth.permissions import Principal, Role
+from assembly import identity
 from assembly.config import get_settings
 from assembly.models import utcnow
-from assembly.register import identity, service
+from assembly.permissions import Principal, Role
+from assembly.register import service
 from assembly.register.estates import onboard_estate
 from assembly.register.models import Estate, Person
 from assembly.register.rows import RegisterRow

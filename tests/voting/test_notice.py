@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from assembly.errors import Conflict
-from assembly.voting import notice
+from assembly.law import notice
 
 from .meeting_world import build_estate, draft_meeting
 from .web_world import make_voting_web

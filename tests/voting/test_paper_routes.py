@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from assembly.auth import accounts
-from assembly.auth.permissions import Role
 from assembly.db import unit_of_work
+from assembly.permissions import Role
 from assembly.voting import meetings
 
 from .meeting_world import estate_rules_publish_units

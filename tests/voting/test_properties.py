@@ -8,8 +8,8 @@ from fractions import Fraction
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from assembly.voting.rules import RollUnit, derive_members
-from assembly.voting.tally import TallyFormatError, _plain_unit, _unit, tally
+from assembly.law.rules import RollUnit, derive_members
+from assembly.law.tally import TallyFormatError, _plain_unit, _unit, tally
 
 from .builders import motion
 

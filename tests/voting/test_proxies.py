@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 from assembly.audit import service as audit_service
 from assembly.audit.models import AuditEntry
 from assembly.auth.errors import BadCredentials, Throttled
-from assembly.auth.permissions import Principal, Role
 from assembly.cli import app as cli
 from assembly.config import get_settings
 from assembly.db import unit_of_work
 from assembly.errors import Conflict, Forbidden, InvalidInput
+from assembly.permissions import Principal, Role
 from assembly.proxies import ballots as proxy_ballots
 from assembly.proxies import login as proxy_login
 from assembly.proxies import service as proxies

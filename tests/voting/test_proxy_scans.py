@@ -13,14 +13,14 @@ from sqlalchemy import select
 
 from assembly.audit.models import AuditEntry
 from assembly.auth import accounts
-from assembly.auth.permissions import Role
 from assembly.db import unit_of_work
+from assembly.law.challenge import challenge_year_ends
+from assembly.law.notice import LOCAL, HolidayCalendar
+from assembly.permissions import Role
 from assembly.proxies import scans as proxy_scans
 from assembly.voting import meetings
-from assembly.voting.challenge import challenge_year_ends
 from assembly.voting.meetings import MotionDraft
 from assembly.voting.models import Meeting
-from assembly.voting.notice import LOCAL, HolidayCalendar
 
 from .meeting_world import id_number, post_notice
 from .web_world import PASSWORD, make_voting_web

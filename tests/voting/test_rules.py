@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from assembly.voting.ballots import Cast, choices_defect, resolve_ballots
-from assembly.voting.rules import (
+from assembly.law.ballots import Cast, choices_defect, resolve_ballots
+from assembly.law.rules import (
     Count,
     RollUnit,
     UnitAreas,
@@ -18,7 +18,7 @@ from assembly.voting.rules import (
     quorum_reached,
     unit_area,
 )
-from assembly.voting.tally import tally
+from assembly.law.tally import tally
 
 from .builders import ballot, election, motion, owners_roll, unit
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from fastapi.testclient import TestClient
 
 from assembly.auth import accounts, cards
-from assembly.auth.permissions import Role
 from assembly.auth.sessions import account_principal
 from assembly.config import get_settings
 from assembly.db import unit_of_work
+from assembly.permissions import Role
 
 from .meeting_world import PHOTO, Estate1, build_estate, start_time
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from assembly.law.rules import HALF, MAJOR, QUORUM, Count
 from assembly.voting.meetings import Turnout
-from assembly.voting.rules import HALF, MAJOR, QUORUM, Count
 from assembly.web.bars import area_bar, heads_bar, result_bars, turnout_bars
 
 

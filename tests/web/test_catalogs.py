@@ -97,7 +97,7 @@ def test_templates_have_no_chinese_outside_gettext():
 
 
 TABLES = [  # Python tables whose labels pages show through `| translate`: each label must be in the glossary
-    ("assembly.auth.permissions", "ROLE_LABELS"),
+    ("assembly.permissions", "ROLE_LABELS"),
     ("assembly.audit.observer_routes", "TYPE_LABELS"),
     ("assembly.audit.observer_routes", "ROLE_NAMES"),
     ("assembly.notify.service", "EVENTS"),
@@ -110,7 +110,7 @@ TABLES = [  # Python tables whose labels pages show through `| translate`: each 
     ("assembly.voting.paper", "STATE_LABELS"),
     ("assembly.voting.paper", "BY_LABELS"),
     ("assembly.voting.attachments", "TYPE_LABELS"),
-    ("assembly.voting.rules", "ITEM_NAMES"),
+    ("assembly.law.rules", "ITEM_NAMES"),
 ]
 
 

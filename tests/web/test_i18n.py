@@ -132,7 +132,7 @@ def test_figures_are_exact_never_floats():
 
 
 def test_the_turnout_pictures_speak_the_locale():
-    from assembly.voting.rules import QUORUM
+    from assembly.law.rules import QUORUM
     from assembly.web.bars import area_bar, heads_bar
 
     with i18n.use_locale("en"):
@@ -168,12 +168,13 @@ def _owner_with_card(engine):
     """An estate whose data is all ASCII (so any Han on the English page is ours), an owner and their card."""
     from sqlalchemy import select
 
+    from assembly import identity
     from assembly.auth import accounts, cards
-    from assembly.auth.permissions import Role
     from assembly.auth.sessions import account_principal
     from assembly.config import get_settings
     from assembly.db import unit_of_work
-    from assembly.register import identity, service
+    from assembly.permissions import Role
+    from assembly.register import service
     from assembly.register.estates import onboard_estate
     from assembly.register.models import Person
     from assembly.register.rows import RegisterRow

@@ -16,8 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlmodel import Session
 
-from assembly.auth.errors import Unauthenticated
-from assembly.errors import Forbidden, NotFound
+from assembly.errors import Forbidden, NotFound, Unauthenticated
 from assembly.register.models import Estate
 from assembly.web.deps import SessionDep
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar as months
 import datetime as dt
 
-from assembly.voting.notice import CHINA, LOCAL, CalendarNotCovered, HolidayCalendar
+from assembly.law.notice import CHINA, LOCAL, CalendarNotCovered, HolidayCalendar
 
 BASIS = "法释〔2009〕7号第十二条、《民法典》第二百零一条至第二百零三条"
 # When the holiday calendar does not cover the last day's year yet, its rest days cannot be known:

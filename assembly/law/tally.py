@@ -23,14 +23,14 @@ import gc
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from assembly.voting.ballots import BY, CHOICES, REVOTES, Cast, choice_defect, choices_defect, resolve_ballots
-from assembly.voting.rules import (
+from assembly.law.ballots import BY, CHOICES, REVOTES, Cast, choice_defect, choices_defect, resolve_ballots
+from assembly.law.rules import (
     AREA_SOURCES,
     ITEMS,
     CandidateResult,
@@ -128,6 +128,7 @@ def tally(document: dict) -> dict:
     areas = {member.key: member.area for member in members}
     total = Count.of(list(areas.values()))
     participating = Count.of([areas[member] for member in resolution.counted])
+    outcome: dict[str, Any]
     if kind == "motion":
         counts = _motion_counts(resolution.counted, said, areas)
         decision = decide_motion(item=document["item"], total=total, participating=participating, agree=counts["agree"])
@@ -190,8 +191,8 @@ def roll_of(raw_units: list) -> tuple[list[Member], dict[str, str]]:
     """The voting members, and the member key of every unit id."""
     units = [_plain_unit(raw) or _unit(raw, f"units[{index}]") for index, raw in enumerate(raw_units)]
     if len({unit.id for unit in units}) != len(units):
-        seen: set[str] = set()
-        index, unit = next((i, u) for i, u in enumerate(units) if u.id in seen or seen.add(u.id))
+        index = _first_repeat([unit.id for unit in units])
+        unit = units[index]
         raise TallyFormatError(f"units[{index}].id", f"duplicate unit id {_show(unit.id)}")
     members = derive_members(units)
     return members, {unit_id: member.key for member in members for unit_id in member.unit_ids}
@@ -305,7 +306,7 @@ def _ballots(
 # --- counting ----------------------------------------------------------------------------------
 
 
-def _motion_counts(counted: dict[str, int], said: list, areas: dict[str, Decimal]) -> dict[str, Count]:
+def _motion_counts(counted: Mapping[str, int], said: list, areas: dict[str, Decimal]) -> dict[str, Count]:
     by_choice: dict[str, list[Decimal]] = {choice: [] for choice in CHOICES}
     for member, index in counted.items():
         by_choice[said[index]].append(areas[member])
@@ -313,7 +314,7 @@ def _motion_counts(counted: dict[str, int], said: list, areas: dict[str, Decimal
 
 
 def _selections(
-    counted: dict[str, int], said: list, areas: dict[str, Decimal], candidates: tuple[str, ...]
+    counted: Mapping[str, int], said: list, areas: dict[str, Decimal], candidates: tuple[str, ...]
 ) -> dict[str, Count]:
     """Each candidate's count of the members whose counted ballot chose them, in candidate order."""
     chosen_by: dict[str, list[Decimal]] = {candidate: [] for candidate in candidates}
@@ -364,8 +365,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict:
     """A JSON object, refusing a key given twice: which of the two counts would be a guess."""
     document = dict(pairs)
     if len(document) != len(pairs):
-        seen: set[str] = set()
-        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        repeated = pairs[_first_repeat([key for key, _ in pairs])][0]
         raise TallyFormatError("", f"not valid JSON: key {_show(repeated)} given twice in one object")
     return document
 
@@ -384,3 +384,13 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _first_repeat(items: Sequence[str]) -> int:
+    """The index of the first item that an earlier one equals (the caller knows there is one)."""
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item in seen:
+            return index
+        seen.add(item)
+    raise ValueError("no repeated item")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 CHOICES = ("agree", "oppose", "abstain")
 BY = {"owner": 1, "paper": 1, "proxy": 0}  # rank: a member's own or paper ballot beats a proxy's
@@ -29,7 +29,7 @@ class Cast(NamedTuple):
 
 
 class Rejection(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index; callers read .index
     reason: str
 
 
@@ -83,7 +83,7 @@ def choices_defect(choices: Sequence[str], *, candidates: Collection[str], seats
     return None
 
 
-def superseded_by_transfer(casts: Sequence[tuple[str, object]], transfers: Mapping[str, Sequence[object]]) -> set[int]:
+def superseded_by_transfer(casts: Sequence[tuple[str, Any]], transfers: Mapping[str, Sequence[Any]]) -> set[int]:
     """The ballots a sale registered during voting set aside (民法典第二百七十三条第二款): `casts` are
     (member, time) in any order, `transfers` the times from which each transferred member's ballot
     passed to new holders. A member's ballots fall into periods cut at those times; the ballots of

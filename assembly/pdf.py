@@ -16,7 +16,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
-from assembly.auth.qr import dark_runs
+from assembly.qr import dark_runs
 from assembly.resources import web_dir
 
 FONT_FILE = "NotoSansSC-Regular-GB2312.otf"
