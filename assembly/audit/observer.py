@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import service, store
 from assembly.audit.entries import format_time
@@ -111,19 +111,22 @@ def _rows(result) -> list[EntryRow]:
     return [EntryRow(index, kind, at, role, bytes(body).decode("utf-8")) for index, kind, at, role, body in result]
 
 
-_COLUMNS = (AuditEntry.idx, AuditEntry.type, AuditEntry.at, AuditEntry.actor_role, AuditEntry.body)
+_COLUMNS = (col(AuditEntry.idx), col(AuditEntry.type), col(AuditEntry.at), col(AuditEntry.actor_role),
+            col(AuditEntry.body))
 
 
 def entries_from(session: Session, *, estate: Estate, start: int, limit: int,
                  filters: Filters = Filters()) -> tuple[int, list[EntryRow]]:
     """Entries with index >= start, in order (the API): (log size, rows)."""
+    assert estate.id is not None
     size = store.size(session, estate_id=estate.id)
     if start < 0 or start > size:
         raise _bad("start_out_of_range", f"起始编号应在 0 到 {size} 之间", f"start must be between 0 and {size}")
     if not 1 <= limit <= API_LIMIT:
         raise _bad("limit_out_of_range", f"每次最多 {API_LIMIT} 条", f"limit must be between 1 and {API_LIMIT}")
-    query = (select(*_COLUMNS).where(*filters.where(estate.id), AuditEntry.idx >= start, AuditEntry.idx < size)
-             .order_by(AuditEntry.idx).limit(limit))
+    query = (select(*_COLUMNS).where(*filters.where(estate.id), col(AuditEntry.idx) >= start,
+                                     col(AuditEntry.idx) < size)
+             .order_by(col(AuditEntry.idx)).limit(limit))
     return size, _rows(session.execute(query))
 
 
@@ -137,30 +140,34 @@ class Page:
 def browse(session: Session, *, estate: Estate, filters: Filters, before: int | None = None,
            page_size: int | None = None) -> Page:
     """A page of the log, newest first, entries below `before` (keyset paging: any depth costs the same)."""
+    assert estate.id is not None
     page_size = page_size or PAGE_SIZE
     size = store.size(session, estate_id=estate.id)
     if before is None or before > size:
         before = size
     if before < 0:
         raise _bad("before_out_of_range", "编号不能为负数", "before must not be negative")
-    query = (select(*_COLUMNS).where(*filters.where(estate.id), AuditEntry.idx < before)
-             .order_by(AuditEntry.idx.desc()).limit(page_size + 1))
+    query = (select(*_COLUMNS).where(*filters.where(estate.id), col(AuditEntry.idx) < before)
+             .order_by(col(AuditEntry.idx).desc()).limit(page_size + 1))
     rows = _rows(session.execute(query))
     older = rows[page_size - 1].index if len(rows) > page_size else None
     return Page(size, rows[:page_size], older)
 
 
 def entry_types(session: Session, *, estate: Estate) -> list[str]:
-    return list(session.scalars(select(AuditEntry.type).where(AuditEntry.estate_id == estate.id)
-                                .group_by(AuditEntry.type).order_by(AuditEntry.type)))
+    assert estate.id is not None
+    return list(session.scalars(select(col(AuditEntry.type)).where(col(AuditEntry.estate_id) == estate.id)
+                                .group_by(col(AuditEntry.type)).order_by(col(AuditEntry.type))))
 
 
 def actor_roles(session: Session, *, estate: Estate) -> list[str]:
-    return list(session.scalars(select(AuditEntry.actor_role).where(AuditEntry.estate_id == estate.id)
-                                .group_by(AuditEntry.actor_role).order_by(AuditEntry.actor_role)))
+    assert estate.id is not None
+    return list(session.scalars(select(col(AuditEntry.actor_role)).where(col(AuditEntry.estate_id) == estate.id)
+                                .group_by(col(AuditEntry.actor_role)).order_by(col(AuditEntry.actor_role))))
 
 
 def count(session: Session, *, estate: Estate, filters: Filters) -> int:
+    assert estate.id is not None
     return session.scalar(select(func.count()).select_from(AuditEntry).where(*filters.where(estate.id))) or 0
 
 
@@ -169,6 +176,7 @@ def count(session: Session, *, estate: Estate, filters: Filters) -> int:
 
 def inclusion(session: Session, *, estate: Estate, index: int, size: int | None) -> dict:
     """The audit path of entry `index` in the tree of `size` entries (default: the whole log)."""
+    assert estate.id is not None
     log_size = store.size(session, estate_id=estate.id)
     size = log_size if size is None else size
     if not 1 <= size <= log_size:
@@ -190,6 +198,7 @@ def inclusion(session: Session, *, estate: Estate, index: int, size: int | None)
 
 def consistency(session: Session, *, estate: Estate, old: int, new: int) -> dict:
     """The proof that the tree of `new` entries extends the tree of `old` entries (RFC 6962 2.1.2)."""
+    assert estate.id is not None
     log_size = store.size(session, estate_id=estate.id)
     if not 0 <= new <= log_size:
         raise _bad("new_out_of_range", f"新的大小应在 1 到 {log_size} 之间", f"new must be between 1 and {log_size}")
@@ -221,6 +230,7 @@ def ensure_checkpoint(engine: Engine, *, settings: Settings, estate_id: int) -> 
     """The latest checkpoint, signed now (in a short transaction of its own) if the log outgrew it."""
     with unit_of_work(engine) as session:
         estate = session.get(Estate, estate_id)
+        assert estate is not None
         latest = service.latest_checkpoint(session, estate_id=estate_id)
         if latest is None or latest.size < store.size(session, estate_id=estate_id):
             latest = service.sign(session, settings=settings, estate=estate)
@@ -234,7 +244,9 @@ def receipt(engine: Engine, *, settings: Settings, estate_id: int, index: int) -
         if not 0 <= index < size:
             raise _bad("index_out_of_range", f"条目编号应在 0 到 {size - 1} 之间" if size else "日志还是空的",
                        f"index must be between 0 and {size - 1}" if size else "the log is empty")
-        return service.receipt(session, settings=settings, estate=session.get(Estate, estate_id), index=index).text
+        estate = session.get(Estate, estate_id)
+        assert estate is not None
+        return service.receipt(session, settings=settings, estate=estate, index=index).text
 
 
 def write_export_at(engine: Engine, *, settings: Settings, estate_id: int, out: Path) -> SignedView:
@@ -242,6 +254,7 @@ def write_export_at(engine: Engine, *, settings: Settings, estate_id: int, out: 
     view = ensure_checkpoint(engine, settings=settings, estate_id=estate_id)
     with Session(read_only(engine)) as session:  # a fresh snapshot: it holds every entry the view covers
         estate = session.get(Estate, estate_id)
+        assert estate is not None
         write_export(
             out,
             entries=(body for _index, body in store.entry_bodies(session, estate_id=estate_id, stop=view.size)),
@@ -255,6 +268,7 @@ def write_export_at(engine: Engine, *, settings: Settings, estate_id: int, out: 
 
 def export_zip(engine: Engine, *, settings: Settings, estate: Estate) -> tuple[Path, str]:
     """A zip of the export directory in a temporary file: (path, download name). The caller deletes it."""
+    assert estate.id is not None
     work = Path(tempfile.mkdtemp(prefix="assembly-export-"))
     try:
         folder = work / "export"
@@ -285,6 +299,7 @@ class VerifyNow:
 def verify_now(engine: Engine, *, settings: Settings, estate: Estate, since: str | None = None,
                limit: int | None = None) -> VerifyNow:
     """Export the log into a temporary directory and run the same verify_export as `assembly audit verify`."""
+    assert estate.id is not None
     limit = VERIFY_LIMIT if limit is None else limit
     with Session(read_only(engine)) as session:
         size = store.size(session, estate_id=estate.id)
@@ -299,4 +314,5 @@ def verify_now(engine: Engine, *, settings: Settings, estate: Estate, since: str
 
 
 def latest(session: Session, *, estate: Estate) -> AuditCheckpoint | None:
+    assert estate.id is not None
     return service.latest_checkpoint(session, estate_id=estate.id)

@@ -109,9 +109,11 @@ def api_receipt(request: Request, session: SessionDep, estate: ReadableEstate,
                 index: Annotated[int, Path(json_schema_extra=bounds(minimum=0))]) -> PlainTextResponse:
     """Entry `index`'s receipt (C2SP tlog-proof): check it with `assembly audit verify-receipt`. A checkpoint
     that includes the entry is signed if none is recent (audit-log.md: signed whenever one is asked for)."""
+    estate_id = estate.id
+    assert estate_id is not None
     _release(session)
     engine, settings = request.app.state.engine, request.app.state.settings
-    text = in_write_turn(engine, lambda: observer.receipt(engine, settings=settings, estate_id=estate.id, index=index))
+    text = in_write_turn(engine, lambda: observer.receipt(engine, settings=settings, estate_id=estate_id, index=index))
     return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
 
 

@@ -21,6 +21,7 @@ router = APIRouter(tags=["audit"])
 def latest_checkpoint(code: str, session: SessionDep) -> PlainTextResponse:
     """The latest signed checkpoint note of the estate's log (C2SP tlog-checkpoint), as text."""
     estate = get_estate(session, code)
+    assert estate.id is not None
     checkpoint = service.latest_checkpoint(session, estate_id=estate.id)
     if checkpoint is None:
         raise NotFound("该小区的审计日志还没有检查点 / the estate's log has no checkpoint yet", code="no_checkpoint")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypedDict, cast
 
 from assembly.audit.entries import ballot_commitment, parse_time
 from assembly.audit.proxy_check import Authorisations
@@ -30,6 +31,31 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # motion ids become fil
 def default_recount(document: dict) -> dict:
     """The platform's own tally (tally-format.md), imported only when a result is checked."""
     return tally(document)
+
+
+# The shapes of the nested values `feed` reads: verify.py feeds only entries whose fields passed
+# entries.entry_problems (entries.FIELDS), so the casts below state what that check established.
+class _Share(TypedDict):
+    area: str
+    heads: int
+
+
+class _RollMember(TypedDict):
+    member: str
+    units: list[str]
+    area: str
+    heads: int
+
+
+class _Opening(TypedDict):
+    entry: int
+    member: str
+    salt: str
+    ballot: dict
+
+
+def _openings(entry: Mapping[str, object]) -> list[_Opening]:
+    return cast(list[_Opening], entry["openings"])  # a local `cast` (a ballot's) shadows it in _ballots_opened
 
 
 @dataclass
@@ -93,8 +119,9 @@ def result_differences(entry: Mapping[str, object], recount: Mapping[str, object
         if name in entry and entry[name] != recount.get(name):
             differ.append(name)
     if "elected" in entry:
-        elected = [c.get("id") for c in recount.get("candidates", []) if c.get("elected")]
-        if sorted(map(str, entry["elected"])) != sorted(map(str, elected)):
+        candidates = cast(list[dict], recount.get("candidates", []))  # the tally's output (tally-format.md)
+        elected = [c.get("id") for c in candidates if c.get("elected")]
+        if sorted(map(str, cast(list[str], entry["elected"]))) != sorted(map(str, elected)):
             differ.append("elected")
     return differ
 
@@ -149,19 +176,19 @@ class Ledger:
         if version != self.register_version + 1:
             self.fail("register.versions", index, f"register version {version} follows {self.register_version}",
                       f"名册版本 {version} 接在 {self.register_version} 之后，不连续")
-        self.register_version = max(self.register_version, int(version))
+        self.register_version = max(self.register_version, cast(int, version))
 
     def _roll_frozen(self, index: int, entry: Mapping[str, object]) -> None:
         meeting = str(entry["meeting"])
         if meeting in self.rolls:
             self.fail("roll", index, f"meeting {meeting} has a second frozen roll", f"会议 {meeting} 的名册被冻结了两次")
-        if not 1 <= int(entry["register_version"]) <= self.register_version:
+        if not 1 <= cast(int, entry["register_version"]) <= self.register_version:
             self.fail("roll", index, f"roll uses register version {entry['register_version']}, not logged before",
                       f"名册引用的版本 {entry['register_version']} 此前未登记")
         units_of: dict[str, frozenset[str]] = {}
         seen_units: set[str] = set()
         area, heads = Decimal(0), 0
-        for member in entry["members"]:
+        for member in cast(list[_RollMember], entry["members"]):
             units = frozenset(member["units"])
             if member["member"] in units_of or units & seen_units or len(units) != len(member["units"]):
                 self.fail("roll", index, f"member {member['member']} or one of its units is listed twice",
@@ -170,7 +197,7 @@ class Ledger:
             seen_units |= units
             area += _area(member["area"])
             heads += member["heads"]
-        totals = entry["totals"]
+        totals = cast(_Share, entry["totals"])
         if area != _area(totals["area"]) or heads != totals["heads"]:
             self.fail("roll", index, f"members add up to {area} m² and {heads} heads, not the stated totals",
                       f"成员合计 {area} 平方米、{heads} 人，与所列总数不符")
@@ -179,7 +206,7 @@ class Ledger:
             self.fail("roll", index, "the voting window closes before it opens", "投票结束时间早于开始时间")
         roll = _Roll(meeting, str(entry["revote"]), opens, closes, units_of, totals)
         self.rolls[meeting] = roll
-        for motion in entry["motions"]:
+        for motion in cast(list[str], entry["motions"]):
             if motion in self.motions:
                 self.fail("roll", index, f"motion {motion} is on two rolls", f"议题 {motion} 出现在两份名册中")
             self.motions[str(motion)] = _Motion(roll)
@@ -192,10 +219,10 @@ class Ledger:
             self.fail("roll", index, f"transfer of {member}, who is on no frozen roll of meeting {entry['meeting']}",
                       f"转让移转的成员 {member} 不在会议 {entry['meeting']} 的冻结名册中")
             return
-        if frozenset(entry["units"]) != roll.units_of[member]:  # type: ignore[arg-type]
+        if frozenset(cast(list[str], entry["units"])) != roll.units_of[member]:
             self.fail("roll", index, f"transfer of {member} names other units than the frozen roll",
                       f"成员 {member} 的转让移转所列房屋与冻结名册不符")
-        if not 1 <= int(entry["register_version"]) <= self.register_version:
+        if not 1 <= cast(int, entry["register_version"]) <= self.register_version:
             self.fail("roll", index, f"transfer cites register version {entry['register_version']}, not logged before",
                       f"转让移转引用的名册版本 {entry['register_version']} 此前未登记")
         when = parse_time(entry["at"])
@@ -223,7 +250,7 @@ class Ledger:
             self.fail("ballots.window", index, f"ballot cast at {entry['time']}, outside the voting window",
                       f"投票时间 {entry['time']} 不在投票期间内")
         if entry["by"] == "proxy" and not self.proxies.allows(meeting=motion.roll.meeting, member=member,
-                                                              actor=entry["actor"]):  # type: ignore[arg-type]
+                                                              actor=cast(Mapping[str, object], entry["actor"])):
             self.fail("ballots.roll", index, f"proxy ballot for {member} without a confirmed authorisation in force",
                       f"{member} 的代理投票没有经确认且有效的授权委托")
         logged = parse_time(entry["at"])
@@ -261,7 +288,7 @@ class Ledger:
             self.fail("ballots.openings", index, "the motion's ballots are opened a second time", "该议题的选票被第二次公开")
             return
         opened: dict[int, dict] = {}
-        for opening in entry["openings"]:
+        for opening in _openings(entry):
             cast = motion.casts.get(opening["entry"])
             at = opening["entry"]
             if cast is None or at in opened:
@@ -376,7 +403,7 @@ class Ledger:
         if undecided:
             self.fail("objections", index, f"result made final while objection {undecided[0]} is undecided",
                       f"异议第 {undecided[0]} 条尚未处理，结果即被确定")
-        if sorted(entry["voided"]) != sorted(motion.voided):
+        if sorted(cast(list[int], entry["voided"])) != sorted(motion.voided):
             self.fail("objections", index, "the voided ballots differ from those of the upheld objections",
                       "作废的选票与成立的异议不一致")
         recount = motion.recount
@@ -398,7 +425,7 @@ class Ledger:
         if motion is None:
             return
         self.seen["objections"] += 1
-        kind = entry["type"]
+        kind = cast(str, entry["type"])
         if not motion.announced or motion.final:
             self.fail("objections", index, f"{kind} outside the objection period", f"{kind} 不在异议期内")
             return
@@ -407,11 +434,11 @@ class Ledger:
                 self.fail("objections", index, "objection names no ballot of this motion", "异议所指的选票不属于本议题")
             motion.objections[index] = "filed"
             return
-        target = entry.get("objection")
-        if motion.objections.get(target) != "filed":  # type: ignore[arg-type]
+        target = cast(int, entry.get("objection"))
+        if motion.objections.get(target) != "filed":
             self.fail("objections", index, f"{kind} decides no pending objection", f"{kind} 没有对应待处理的异议")
             return
-        motion.objections[target] = kind.split(".")[1]  # type: ignore[index]
+        motion.objections[target] = kind.split(".")[1]
         if kind == "objection.upheld" and entry.get("voids") is not None:
             if entry["voids"] not in motion.casts:
                 self.fail("objections", index, "upheld objection voids no ballot of this motion", "成立的异议所作废的选票不属于本议题")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store
 from assembly.audit.checkpoint import Checkpoint, estate_origin, sign_checkpoint
@@ -38,10 +38,10 @@ def origin(settings: Settings, estate: Estate) -> str:
 
 def _register_key(session: Session, public_key: bytes, now: datetime) -> None:
     """Remember the verifier key that signs now; a new key retires the previous one (rotation)."""
-    current = session.scalars(select(AuditKey).where(AuditKey.retired_at.is_(None))).all()
+    current = session.scalars(select(AuditKey).where(col(AuditKey.retired_at).is_(None))).all()
     if any(bytes(key.public_key) == public_key for key in current):
         return
-    known = session.scalars(select(AuditKey).where(AuditKey.public_key == public_key)).first()
+    known = session.scalars(select(AuditKey).where(col(AuditKey.public_key) == public_key)).first()
     for key in current:
         key.retired_at = now
     if known is not None:
@@ -57,7 +57,7 @@ def verifier_keys(session: Session, settings: Settings, estate: Estate) -> list[
     current = log_signer(settings, name).verifier.vkey
     others = [
         Ed25519Verifier(name, bytes(key.public_key)).vkey
-        for key in session.scalars(select(AuditKey).order_by(AuditKey.active_from.desc()))
+        for key in session.scalars(select(AuditKey).order_by(col(AuditKey.active_from).desc()))
     ]
     return [current] + [vkey for vkey in others if vkey != current]
 
@@ -65,8 +65,8 @@ def verifier_keys(session: Session, settings: Settings, estate: Estate) -> list[
 def latest_checkpoint(session: Session, *, estate_id: int) -> AuditCheckpoint | None:
     query = (
         select(AuditCheckpoint)
-        .where(AuditCheckpoint.estate_id == estate_id)
-        .order_by(AuditCheckpoint.size.desc(), AuditCheckpoint.id.desc())
+        .where(col(AuditCheckpoint.estate_id) == estate_id)
+        .order_by(col(AuditCheckpoint.size).desc(), col(AuditCheckpoint.id).desc())
         .limit(1)
     )
     return session.scalars(query).first()
@@ -74,6 +74,7 @@ def latest_checkpoint(session: Session, *, estate_id: int) -> AuditCheckpoint | 
 
 def sign(session: Session, *, settings: Settings, estate: Estate, now: datetime | None = None) -> AuditCheckpoint:
     """Sign a checkpoint of the log as it stands in this transaction."""
+    assert estate.id is not None
     now = now or utcnow()
     size = store.size(session, estate_id=estate.id)
     root = store.tree_hash(session, estate_id=estate.id, tree_size=size)
@@ -90,6 +91,7 @@ def checkpoint_covering(
     session: Session, *, settings: Settings, estate: Estate, index: int, now: datetime | None = None
 ) -> AuditCheckpoint:
     """A signed checkpoint that includes entry `index`: a recent one if it does, else a new one."""
+    assert estate.id is not None
     now = now or utcnow()
     latest = latest_checkpoint(session, estate_id=estate.id)
     if latest is not None and latest.size > index and now - latest.signed_at <= BATCH_WINDOW:
@@ -103,10 +105,12 @@ def sign_due_checkpoints(session: Session, *, settings: Settings, now: datetime 
     """The minute schedule: sign for every estate whose log grew since its latest checkpoint."""
     now = now or utcnow()
     signed = 0
-    for log in session.scalars(select(AuditLog).where(AuditLog.size > 0)).all():
+    for log in session.scalars(select(AuditLog).where(col(AuditLog.size) > 0)).all():
         latest = latest_checkpoint(session, estate_id=log.estate_id)
         if latest is None or (latest.size < log.size and now - latest.signed_at >= SCHEDULE):
-            sign(session, settings=settings, estate=session.get(Estate, log.estate_id), now=now)
+            estate = session.get(Estate, log.estate_id)
+            assert estate is not None
+            sign(session, settings=settings, estate=estate, now=now)
             signed += 1
     return signed
 
@@ -120,6 +124,7 @@ class ReceiptText:
 
 def receipt(session: Session, *, settings: Settings, estate: Estate, index: int) -> ReceiptText:
     """The C2SP tlog-proof receipt of entry `index`, under a checkpoint that includes it."""
+    assert estate.id is not None
     size = store.size(session, estate_id=estate.id)
     if not 0 <= index < size:
         raise NotFound(f"日志中没有第 {index} 条记录 / the log has no entry {index}", code="entry_not_found")
@@ -131,6 +136,7 @@ def receipt(session: Session, *, settings: Settings, estate: Estate, index: int)
 
 def export(session: Session, *, settings: Settings, estate: Estate, out: Path) -> int:
     """Write the export directory audit-log.md describes; returns the number of entries."""
+    assert estate.id is not None
     if out.exists() and any(out.iterdir()):
         raise InvalidInput(f"导出目录 {out} 不是空的 / the export directory {out} is not empty", code="export_not_empty")
     size = store.size(session, estate_id=estate.id)
@@ -149,7 +155,9 @@ def export(session: Session, *, settings: Settings, estate: Estate, out: Path) -
 
 def tally_files(session: Session, *, estate: Estate) -> dict[str, bytes]:
     """The tally file of every closed motion, as opened at close, by the motion's log id."""
+    assert estate.id is not None
     rows = session.execute(
-        select(Motion.id, Motion.tally_file).where(Motion.estate_id == estate.id, Motion.tally_file.is_not(None))
+        select(col(Motion.id), col(Motion.tally_file)).where(col(Motion.estate_id) == estate.id,
+                                                             col(Motion.tally_file).is_not(None))
     )
     return {f"motion-{motion_id}": bytes(data) for motion_id, data in rows}

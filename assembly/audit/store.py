@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import merkle
 from assembly.audit.entries import make_entry
@@ -57,8 +57,8 @@ class HashReader:
         missing = [index for index in indexes if index not in self.known]
         if missing:
             rows = self.session.execute(
-                select(AuditHash.hash_index, AuditHash.hash).where(
-                    AuditHash.estate_id == self.estate_id, AuditHash.hash_index.in_(missing)
+                select(col(AuditHash.hash_index), col(AuditHash.hash)).where(
+                    col(AuditHash.estate_id) == self.estate_id, col(AuditHash.hash_index).in_(missing)
                 )
             )
             for index, digest in rows:
@@ -73,12 +73,13 @@ def _lock(session: Session, estate_id: int) -> tuple[AuditLog, datetime | None]:
     """The estate's sequencer row, locked for this transaction (created on first use), and the time
     of its last entry — one query (a ballot's append is on the hot path of casting)."""
     last_at = (
-        select(AuditEntry.at)
-        .where(AuditEntry.estate_id == AuditLog.estate_id, AuditEntry.idx == AuditLog.size - 1)
+        select(col(AuditEntry.at))
+        .where(col(AuditEntry.estate_id) == col(AuditLog.estate_id), col(AuditEntry.idx) == col(AuditLog.size) - 1)
         .correlate(AuditLog)
         .scalar_subquery()
     )
-    query = select(AuditLog, last_at).where(AuditLog.estate_id == estate_id).execution_options(populate_existing=True)
+    query = (select(AuditLog, last_at).where(col(AuditLog.estate_id) == estate_id)
+             .execution_options(populate_existing=True))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=AuditLog)
     row = session.execute(query).first()
@@ -119,7 +120,7 @@ def append_many(session: Session, *, estate_id: int, pending: Sequence[PendingEn
     session.execute(insert(AuditEntry), entry_rows)
     session.execute(insert(AuditHash), hash_rows)
     session.execute(
-        update(AuditLog).where(AuditLog.estate_id == estate_id).values(size=start + len(pending))
+        update(AuditLog).where(col(AuditLog.estate_id) == estate_id).values(size=start + len(pending))
     )
     log.size = start + len(pending)
     return list(range(start, start + len(pending)))
@@ -131,7 +132,7 @@ def append(session: Session, *, estate_id: int, type: str, actor: Actor, at: dat
 
 
 def size(session: Session, *, estate_id: int) -> int:
-    return session.scalar(select(AuditLog.size).where(AuditLog.estate_id == estate_id)) or 0
+    return session.scalar(select(col(AuditLog.size)).where(col(AuditLog.estate_id) == estate_id)) or 0
 
 
 def tree_hash(session: Session, *, estate_id: int, tree_size: int) -> bytes:
@@ -152,9 +153,9 @@ def entry_bodies(session: Session, *, estate_id: int, start: int = 0, stop: int 
     while stop is None or position < stop:
         limit = batch if stop is None else min(batch, stop - position)
         rows = session.execute(
-            select(AuditEntry.idx, AuditEntry.body)
-            .where(AuditEntry.estate_id == estate_id, AuditEntry.idx >= position)
-            .order_by(AuditEntry.idx)
+            select(col(AuditEntry.idx), col(AuditEntry.body))
+            .where(col(AuditEntry.estate_id) == estate_id, col(AuditEntry.idx) >= position)
+            .order_by(col(AuditEntry.idx))
             .limit(limit)
         ).all()
         if not rows:
