@@ -17,7 +17,7 @@ export HYPOTHESIS_PROFILE ?= $(if $(filter true,$(CI)),ci,dev)
 help:
 	@echo "make run    — install into .venv, migrate, load the demo estate if empty, serve"
 	@echo "make test   — install test tools, lint, run the whole suite on SQLite and PostgreSQL, and the browser tests"
-	@echo "make lint   — ruff, the import contracts (docs/architecture.md), mypy on the law"
+	@echo "make lint   — ruff, the import contracts (docs/architecture.md), mypy (law, audit, voting, events)"
 	@echo "make bench  — run the benchmarks (bench/README.md keeps the latest figures)"
 	@echo "make fuzz   — schemathesis against the API's OpenAPI description as each role, many examples"
 	@echo "make i18n   — extract the strings, update the catalogs in assembly/locale (then translate English: docs/i18n.md)"
@@ -58,7 +58,7 @@ browser:
 		else echo "npm is missing: the accessibility audit will be skipped"; fi; \
 	fi
 
-# ruff, the layers' import contracts (import-linter; docs/architecture.md), mypy on the law. `make test` runs it first.
+# ruff, the layers' import contracts (import-linter; docs/architecture.md), mypy ([tool.mypy] files). `make test` runs it first.
 lint: install-test
 	$(BIN)/ruff check assembly tests bench scripts alembic
 	$(BIN)/lint-imports

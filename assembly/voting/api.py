@@ -136,6 +136,7 @@ def cast_ballot(meeting: IdPath, motion: IdPath, request: Request, session: view
         raise InvalidInput("请选择 / a choice is required", code="choice_required")
     ballot, created = casting.cast(session, meeting=found, motion=target, principal=principal, member_key=body.member,
                                    choice=choice, idempotency_key=body.idempotency_key, now=now_for(request))
+    assert found.id is not None and target.id is not None
     return JSONResponse(_ballot_json(estate, found.id, target.id, ballot), status_code=201 if created else 200)
 
 
@@ -159,6 +160,7 @@ def receipt_text(request: Request, session, estate: Estate, meeting: int, motion
     held = casting.holdings(session, meeting=found, pseudonym=principal.pseudonym or "")
     mine = casting.ballot_for_receipt(session, motion=target, ballot_id=ballot, member_keys=[h.member_key for h in held],
                                       held=held)
+    assert estate.id is not None
     return signed_receipt(request, estate_id=estate.id, index=mine.entry_index)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.errors import Conflict, InvalidInput, NotFound
@@ -107,12 +107,13 @@ def add(session: Session, *, meeting: Meeting, motion: Motion, principal: Princi
     meeting = meetings.lock(session, meeting)  # publishing takes the same lock: no file slips in after it
     if meeting.published_at is not None:
         raise _frozen()
-    held, last = session.execute(select(func.count(MotionAttachment.id), func.max(MotionAttachment.position))
-                                 .where(MotionAttachment.motion_id == motion.id)).one()
+    held, last = session.execute(select(func.count(col(MotionAttachment.id)), func.max(col(MotionAttachment.position)))
+                                 .where(col(MotionAttachment.motion_id) == motion.id)).one()
     if held >= MAX_PER_MOTION:
         raise InvalidInput(f"每个议题最多 {MAX_PER_MOTION} 个附件 / at most {MAX_PER_MOTION} attachments per motion",
                            code="attachment_limit")
     actor = meetings.actor_of(principal)
+    assert motion.id is not None
     attachment = MotionAttachment(motion_id=motion.id, estate_id=meeting.estate_id, position=(last or 0) + 1,
                                   filename=upload.filename, media_type=upload.media_type, size=len(upload.content),
                                   sha256=upload.sha256, content=upload.content, added_at=now, added_by=actor.id,
@@ -171,8 +172,8 @@ def attach_all(session: Session, *, meeting: Meeting, principal: Principal, uplo
 
 
 def get(session: Session, *, motion: Motion, attachment_id: int) -> MotionAttachment:
-    found = session.scalars(select(MotionAttachment).where(MotionAttachment.id == attachment_id,
-                                                           MotionAttachment.motion_id == motion.id)).first()
+    found = session.scalars(select(MotionAttachment).where(col(MotionAttachment.id) == attachment_id,
+                                                           col(MotionAttachment.motion_id) == motion.id)).first()
     if found is None:
         raise NotFound("这个议题没有这个附件 / no such attachment", code="attachment_not_found")
     return found
@@ -203,10 +204,11 @@ def listed(session: Session, *, motion_ids: Iterable[int]) -> dict[int, list[Lis
     if not ids:
         return found
     rows = session.execute(
-        select(MotionAttachment.id, MotionAttachment.motion_id, MotionAttachment.position, MotionAttachment.filename,
-               MotionAttachment.media_type, MotionAttachment.size, MotionAttachment.sha256,
-               MotionAttachment.entry_index)
-        .where(MotionAttachment.motion_id.in_(ids)).order_by(MotionAttachment.motion_id, MotionAttachment.position))
+        select(col(MotionAttachment.id), col(MotionAttachment.motion_id), col(MotionAttachment.position),
+               col(MotionAttachment.filename), col(MotionAttachment.media_type), col(MotionAttachment.size),
+               col(MotionAttachment.sha256), col(MotionAttachment.entry_index))
+        .where(col(MotionAttachment.motion_id).in_(ids))
+        .order_by(col(MotionAttachment.motion_id), col(MotionAttachment.position)))
     for row in rows:
         found[row.motion_id].append(Listed(*row))
     return found

@@ -21,7 +21,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.auth import events
@@ -42,9 +42,9 @@ def open_meetings(session: Session, *, estate_ids: list[int]) -> dict[int, list[
     objection period of an announced one may still run)."""
     if not estate_ids:
         return {}
-    rows = session.scalars(select(Meeting).where(Meeting.estate_id.in_(estate_ids), Meeting.opens_at.is_not(None),
-                                                 Meeting.final_at.is_(None),
-                                                 Meeting.roll_snapshot_id.is_not(None)).order_by(Meeting.id))
+    rows = session.scalars(select(Meeting).where(col(Meeting.estate_id).in_(estate_ids),
+                                                 col(Meeting.opens_at).is_not(None), col(Meeting.final_at).is_(None),
+                                                 col(Meeting.roll_snapshot_id).is_not(None)).order_by(col(Meeting.id)))
     found: dict[int, list[Meeting]] = defaultdict(list)
     for meeting in rows:
         found[meeting.estate_id].append(meeting)
@@ -56,12 +56,14 @@ def _frozen_keys(session: Session, *, meetings: list[Meeting], pseudonym: str) -
     if not meetings:
         return {}
     by_snapshot = {meeting.roll_snapshot_id: meeting for meeting in meetings}
-    keys = session.execute(select(RollMember.snapshot_id, RollMember.member_key).where(
-        RollMember.snapshot_id.in_(list(by_snapshot)), RollMember.member_key.contains(pseudonym)))
+    keys = session.execute(select(col(RollMember.snapshot_id), col(RollMember.member_key)).where(
+        col(RollMember.snapshot_id).in_(list(by_snapshot)), col(RollMember.member_key).contains(pseudonym)))
     found: dict[int, list[str]] = defaultdict(list)
     for snapshot, key in keys:
         if pseudonym in transfers.frozen_owners(key):
-            found[by_snapshot[snapshot].id].append(key)
+            meeting = by_snapshot[snapshot]
+            assert meeting.id is not None
+            found[meeting.id].append(key)
     return found
 
 
@@ -80,10 +82,12 @@ def keeping(session: Session, *, meetings: list[Meeting], person: Person, now: d
     frozen = _frozen_keys(session, meetings=meetings, pseudonym=person.pseudonym)
     if not frozen:
         return []
-    voted = set(session.scalars(select(Motion.meeting_id).join(Ballot, Ballot.motion_id == Motion.id).where(
-        Motion.meeting_id.in_(list(frozen)), Ballot.cast_by_person == person.id)))
+    voted = set(session.scalars(select(col(Motion.meeting_id))
+                                .join(Ballot, col(Ballot.motion_id) == col(Motion.id)).where(
+        col(Motion.meeting_id).in_(list(frozen)), col(Ballot.cast_by_person) == person.id)))
     kept = []
     for meeting in meetings:
+        assert meeting.id is not None
         keys = frozen.get(meeting.id)
         if not keys:
             continue
@@ -102,18 +106,19 @@ def keeping(session: Session, *, meetings: list[Meeting], person: Person, now: d
 def former_owners(session: Session, *, estate_id: int | None = None) -> list[tuple[OwnerCard, Person, int]]:
     """Cards in force whose holder owns nothing in the estate's latest register version, with that
     version's number."""
-    newest = (select(RegisterVersion.estate_id, func.max(RegisterVersion.number).label("number"))
-              .group_by(RegisterVersion.estate_id).subquery())
-    latest = (select(RegisterVersion.id, RegisterVersion.estate_id, RegisterVersion.number)
-              .join(newest, (newest.c.estate_id == RegisterVersion.estate_id)
-                    & (newest.c.number == RegisterVersion.number))
+    newest = (select(col(RegisterVersion.estate_id), func.max(col(RegisterVersion.number)).label("number"))
+              .group_by(col(RegisterVersion.estate_id)).subquery())
+    latest = (select(col(RegisterVersion.id), col(RegisterVersion.estate_id), col(RegisterVersion.number))
+              .join(newest, (newest.c.estate_id == col(RegisterVersion.estate_id))
+                    & (newest.c.number == col(RegisterVersion.number)))
               .subquery())
-    owns = exists().where(Ownership.person_id == OwnerCard.person_id, Ownership.version_id == latest.c.id)
-    query = (select(OwnerCard, Person, latest.c.number).join(Person, Person.id == OwnerCard.person_id)
-             .join(latest, latest.c.estate_id == OwnerCard.estate_id)
-             .where(OwnerCard.revoked_at.is_(None), ~owns).order_by(OwnerCard.id))
+    owns = exists().where(col(Ownership.person_id) == col(OwnerCard.person_id),
+                          col(Ownership.version_id) == latest.c.id)
+    query = (select(OwnerCard, Person, latest.c.number).join(Person, col(Person.id) == col(OwnerCard.person_id))
+             .join(latest, latest.c.estate_id == col(OwnerCard.estate_id))
+             .where(col(OwnerCard.revoked_at).is_(None), ~owns).order_by(col(OwnerCard.id)))
     if estate_id is not None:
-        query = query.where(OwnerCard.estate_id == estate_id)
+        query = query.where(col(OwnerCard.estate_id) == estate_id)
     return [(card, person, number) for card, person, number in session.execute(query)]
 
 
@@ -145,6 +150,7 @@ def end_former_owners(session: Session, *, now: datetime, actor: audit_log.Actor
         audit_log.append(session, estate_id=card.estate_id, type=CARD_ENDED, actor=actor, at=now,
                          subject=f"card:{card.number}", owner=person.pseudonym, reason=REASON,
                          register_version=version)
+        assert person.id is not None
         publish(session, CardEnded(estate_id=card.estate_id, at=now, actor=actor.id, role=actor.role,
                                    person_id=person.id, card_number=card.number, version=version))
         ended.append(card)

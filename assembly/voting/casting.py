@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
@@ -65,10 +65,10 @@ class Holding:
 
 def _member_rows(session: Session, *, meeting: Meeting, where) -> dict[str, tuple[Decimal, list[str]]]:
     rows = session.execute(
-        select(RollMember.member_key, RollMember.area, Unit.code)
-        .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
-        .join(Unit, Unit.id == RollMemberUnit.unit_id)
-        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, where))
+        select(col(RollMember.member_key), col(RollMember.area), col(Unit.code))
+        .join(RollMemberUnit, col(RollMemberUnit.member_id) == col(RollMember.id))
+        .join(Unit, col(Unit.id) == col(RollMemberUnit.unit_id))
+        .where(col(RollMember.snapshot_id) == meeting.roll_snapshot_id, where))
     found: dict[str, tuple[Decimal, list[str]]] = {}
     for key, area, code in rows:
         found.setdefault(key, (area, []))[1].append(code)
@@ -89,13 +89,14 @@ def holdings(session: Session, *, meeting: Meeting, pseudonym: str) -> list[Hold
     (their earlier ballot, receipt and objection), marked `sold`."""
     if meeting.roll_snapshot_id is None or not pseudonym:
         return []
+    assert meeting.id is not None
     found = {key: value for key, value in _member_rows(
-        session, meeting=meeting, where=RollMember.member_key.contains(pseudonym)).items()
+        session, meeting=meeting, where=col(RollMember.member_key).contains(pseudonym)).items()
         if pseudonym in transfers.frozen_owners(key)}
     bought = [key for key in transfers.acquired_keys(session, meeting_id=meeting.id, pseudonym=pseudonym)
               if key not in found]
     if bought:
-        found |= _member_rows(session, meeting=meeting, where=RollMember.member_key.in_(bought))
+        found |= _member_rows(session, meeting=meeting, where=col(RollMember.member_key).in_(bought))
     known = transfers.chains(session, meeting_id=meeting.id, member_keys=list(found))
     held = (_holding(key, area, units, known.get(key, []), pseudonym) for key, (area, units) in sorted(found.items()))
     return [holding for holding in held if holding is not None]
@@ -107,6 +108,7 @@ def holding_of(session: Session, *, meeting: Meeting, pseudonym: str, member_key
     (a cast runs one at a time)."""
     if meeting.roll_snapshot_id is None or not pseudonym or not member_key.startswith("owners:"):
         return None
+    assert meeting.id is not None
     chain = transfers.chains(session, meeting_id=meeting.id, member_keys=[member_key]).get(member_key, [])
     if pseudonym not in transfers.frozen_owners(member_key) and not any(pseudonym in t.holder_set for t in chain):
         return None
@@ -120,6 +122,7 @@ def holding_of(session: Session, *, meeting: Meeting, pseudonym: str, member_key
 def sold_during_voting(holding: Holding) -> Forbidden:
     """The seller's refusal: the sale's registration date, and what stands (issue #24 item 4)."""
     sold = holding.sold
+    assert sold is not None  # asked only of a holding sold during voting
     day = sold.registered_at.astimezone(SHANGHAI)
     return Forbidden(
         f"{'、'.join(holding.units)} 已于 {day:%Y年%m月%d日} 登记转让（业主名册第 {sold.version_number} 版），"
@@ -196,8 +199,9 @@ def check_key(idempotency_key: str) -> None:
 def earlier_ballot(session: Session, *, motion: Motion, member_key: str, idempotency_key: str, by: str) -> Ballot | None:
     """The ballot this request key already made (a retry, a double click); a key another way of
     voting used for this member is refused, never answered with that ballot."""
-    earlier = session.scalars(select(Ballot).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key,
-                                                   Ballot.idempotency_key == idempotency_key)).first()
+    earlier = session.scalars(select(Ballot).where(col(Ballot.motion_id) == motion.id,
+                                                   col(Ballot.member_key) == member_key,
+                                                   col(Ballot.idempotency_key) == idempotency_key)).first()
     if earlier is not None and earlier.by != by:
         raise Conflict("这个防重复编号已被使用，请刷新页面后重试 / this request key is taken; reload and retry",
                        code="idempotency_key_taken")
@@ -216,14 +220,16 @@ def check_open(meeting: Meeting, motion: Motion, now: datetime) -> None:
 
 def has_voted(session: Session, *, motion: Motion, member_key: str, by: tuple[str, ...],
            since: datetime | None = None) -> bool:
-    query = select(Ballot.id).where(Ballot.motion_id == motion.id, Ballot.member_key == member_key, Ballot.by.in_(by))
+    query = select(col(Ballot.id)).where(col(Ballot.motion_id) == motion.id, col(Ballot.member_key) == member_key,
+                                         col(Ballot.by).in_(by))
     if since is not None:
-        query = query.where(Ballot.cast_at >= since)
+        query = query.where(col(Ballot.cast_at) >= since)
     return session.scalars(query).first() is not None
 
 
 def record_ballot(session: Session, *, meeting: Meeting, motion: Motion, actor: audit_log.Actor, member_key: str,
             unit: str, stored: str, by: str, person_id: int | None, idempotency_key: str, now: datetime) -> Ballot:
+    assert meeting.id is not None and motion.id is not None
     salt = secrets.token_bytes(32)
     body = ballot_object(motion, unit=unit, choice=json.loads(stored) if motion.kind == "election" else stored, by=by)
     commitment = ballot_commitment(salt, body)
@@ -235,6 +241,7 @@ def record_ballot(session: Session, *, meeting: Meeting, motion: Motion, actor: 
                     entry_index=index, idempotency_key=idempotency_key)
     session.add(ballot)
     session.flush()
+    assert ballot.id is not None
     publish(session, BallotCast(estate_id=meeting.estate_id, at=now, actor=actor.id, role=actor.role,
                                 meeting_id=meeting.id, motion_id=motion.id, ballot_id=ballot.id))
     return ballot
@@ -247,8 +254,9 @@ def my_ballots(session: Session, *, motion: Motion, member_keys: list[str],
     seller's ballot as theirs, nor the seller the buyer's)."""
     if not member_keys:
         return {}
-    rows = session.scalars(select(Ballot).where(Ballot.motion_id == motion.id, Ballot.member_key.in_(member_keys))
-                           .order_by(Ballot.cast_at, Ballot.entry_index))
+    rows = session.scalars(select(Ballot).where(col(Ballot.motion_id) == motion.id,
+                                                col(Ballot.member_key).in_(member_keys))
+                           .order_by(col(Ballot.cast_at), col(Ballot.entry_index)))
     tenure = {holding.member_key: holding for holding in held or []}
     latest: dict[str, Ballot] = {}
     for ballot in rows:
@@ -260,8 +268,8 @@ def my_ballots(session: Session, *, motion: Motion, member_keys: list[str],
 
 def ballot_for_receipt(session: Session, *, motion: Motion, ballot_id: int, member_keys: list[str],
                        held: list[Holding] | None = None) -> Ballot:
-    ballot = session.scalars(select(Ballot).where(Ballot.id == ballot_id, Ballot.motion_id == motion.id,
-                                                  Ballot.member_key.in_(member_keys or [""]))).first()
+    ballot = session.scalars(select(Ballot).where(col(Ballot.id) == ballot_id, col(Ballot.motion_id) == motion.id,
+                                                  col(Ballot.member_key).in_(member_keys or [""]))).first()
     holding = next((h for h in held or [] if ballot is not None and h.member_key == ballot.member_key), None)
     if ballot is None or (holding is not None and not holding.covers(ballot)):
         raise NotFound("没有找到您的这张选票 / no such ballot of yours", code="ballot_not_found")

@@ -17,12 +17,14 @@ import gc
 import hashlib
 import json
 from bisect import bisect_right
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
+from typing import cast
 
-from sqlalchemy import BigInteger, func, select, type_coerce
-from sqlmodel import Session
+from sqlalchemy import BigInteger, Row, func, select, type_coerce
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
@@ -58,26 +60,33 @@ class _AreaTexts(dict):
         return text
 
 
+# code, unit id, developer, then one stored area (or None) per AREA_SOURCES: registry, survey, contract
+_UnitRow = tuple[str, int, bool, int | None, int | None, int | None]
+# entry index, member key, salt, unit, choice, by, cast at: a ballot as _ballot_rows reads it
+_BallotRow = Row[int, str, bytes, str, str, str, datetime]
+
+
 def roll_units(session: Session, *, snapshot: RollSnapshot) -> list[dict]:
     """The tally file's `units`, from the frozen roll itself: each unit of a member with the owners
     its member key names (pseudonyms) and every area source its register version records."""
     connection = session.connection()  # Core rows: no ORM loading layer over 100,000 of them
     members = dict(connection.execute(  # unit id -> member key (two plain queries: SQLite plans a
-        select(RollMemberUnit.unit_id, RollMember.member_key)  # four-table join over 100,000 units badly)
-        .join(RollMember, RollMember.id == RollMemberUnit.member_id)
-        .where(RollMember.snapshot_id == snapshot.id)
+        select(col(RollMemberUnit.unit_id), col(RollMember.member_key))  # four-table join over 100,000 units badly)
+        .join(RollMember, col(RollMember.id) == col(RollMemberUnit.member_id))
+        .where(col(RollMember.snapshot_id) == snapshot.id)
     ).all())
-    records = connection.execute(  # areas as their stored integers: no Decimal per value (100,000 units)
-        select(Unit.code, UnitRecord.unit_id, UnitRecord.developer,
+    # areas as their stored integers: no Decimal per value (100,000 units)
+    records = cast(Sequence[_UnitRow], connection.execute(
+        select(col(Unit.code), col(UnitRecord.unit_id), col(UnitRecord.developer),
                *(type_coerce(getattr(UnitRecord, f"area_{source}"), BigInteger) for source in AREA_SOURCES))
         # (the loop below unpacks them in AREA_SOURCES order: registry, survey, contract)
-        .join(Unit, Unit.id == UnitRecord.unit_id)
-        .where(UnitRecord.version_id == snapshot.version_id)
-    ).all()
+        .join(Unit, col(Unit.id) == col(UnitRecord.unit_id))
+        .where(col(UnitRecord.version_id) == snapshot.version_id)
+    ).all())
     rows = sorted((row for row in records if row[1] in members), key=itemgetter(0))  # codes are unique
     texts = _AreaTexts()
     owners_of: dict[str, list[str]] = {}
-    units = []
+    units: list[dict] = []
     append = units.append
     for code, unit_id, developer, registry, survey, contract in rows:  # AREA_SOURCES order
         area = {}
@@ -118,7 +127,7 @@ def close_if_due(session: Session, *, meeting: Meeting, now: datetime) -> bool:
     meeting = meetings.lock(session, meeting)
     if not due(meeting, now):  # someone else closed it meanwhile
         return False
-    estate = session.get(Estate, meeting.estate_id)
+    estate = session.get_one(Estate, meeting.estate_id)
     paper_until = meetings.paper_ends(meeting)
     if meeting.closed_at is None:
         meeting.closed_at = now
@@ -149,6 +158,7 @@ def _hold_for_pending_sheets(session: Session, *, meeting: Meeting, estate: Esta
     """At the end of the grace period: when sheets are still unsettled and, counted any way, they
     could change an outcome, hold the result (`result.held`) instead of counting; True if held.
     Sheets that cannot change any outcome let the count go on (the result says how many)."""
+    assert meeting.id is not None
     sheets = unsettled_entries(session, meeting_id=meeting.id)
     if not sheets:
         return False
@@ -174,7 +184,7 @@ def undecided_motions(session: Session, *, meeting: Meeting, sheets: list[PaperE
         by_motion.setdefault(entry.motion_id, {})[entry.member_key] = entry
     if not by_motion:
         return []
-    units = roll_units(session, snapshot=session.get(RollSnapshot, meeting.roll_snapshot_id))
+    units = roll_units(session, snapshot=session.get_one(RollSnapshot, meeting.roll_snapshot_id))
     changing = []
     for motion in meetings.motions_of(session, meeting=meeting):
         if motion.id not in by_motion:
@@ -194,7 +204,8 @@ def finish_paper_phase(session: Session, *, meeting: Meeting, estate: Estate, ac
     """`paper.finished` (by the committee, or because the grace period ended), then the count. The
     caller holds the meeting's lock and has checked the state."""
     states = dict(session.execute(
-        select(PaperEntry.state, func.count()).where(PaperEntry.meeting_id == meeting.id).group_by(PaperEntry.state)
+        select(col(PaperEntry.state), func.count()).where(col(PaperEntry.meeting_id) == meeting.id)
+        .group_by(col(PaperEntry.state))
     ).all())
     confirmed = states.get(CONFIRMED, 0)
     audit_log.append(session, estate_id=meeting.estate_id, type="paper.finished", actor=actor, at=now,
@@ -207,7 +218,7 @@ def count_and_announce(session: Session, *, meeting: Meeting, estate: Estate, no
                        closed_note: str | None = None) -> None:
     """Open, count, decide and announce every motion of a closed meeting (one transaction);
     `closed_note`: the "voting closed" record, when the close itself happens now."""
-    snapshot = session.get(RollSnapshot, meeting.roll_snapshot_id)
+    snapshot = session.get_one(RollSnapshot, meeting.roll_snapshot_id)
     lines = []
     with _cyclic_gc_paused():
         units = roll_units(session, snapshot=snapshot)
@@ -244,20 +255,21 @@ def _cyclic_gc_paused():
 def _tell(session: Session, estate: Estate, meeting: Meeting, event: type[MeetingEvent], now: datetime,
           what: str) -> None:
     """Raise the meeting event (the residents' committee's record subscribes to it)."""
+    assert estate.id is not None and meeting.id is not None
     publish(session, event(estate_id=estate.id, at=now, meeting_id=meeting.id, description=what,
                            evidence=f"/estate/{estate.code}/meetings/{meeting.id}"))
 
 
-def _ballot_rows(session: Session, motion: Motion) -> list:
+def _ballot_rows(session: Session, motion: Motion) -> Sequence[_BallotRow]:
     """The motion's ballots in tally-file order (time, then entry index), as Core rows: 90,000 at close."""
     return session.connection().execute(
-        select(Ballot.entry_index, Ballot.member_key, Ballot.salt, Ballot.unit, Ballot.choice, Ballot.by,
-               Ballot.cast_at)
-        .where(Ballot.motion_id == motion.id).order_by(Ballot.cast_at, Ballot.entry_index)
+        select(col(Ballot.entry_index), col(Ballot.member_key), col(Ballot.salt), col(Ballot.unit), col(Ballot.choice),
+               col(Ballot.by), col(Ballot.cast_at))
+        .where(col(Ballot.motion_id) == motion.id).order_by(col(Ballot.cast_at), col(Ballot.entry_index))
     ).all()
 
 
-def _ballot_objects(motion: Motion, rows: list) -> list[dict]:
+def _ballot_objects(motion: Motion, rows: Sequence[_BallotRow]) -> list[dict]:
     """Each ballot object built once: the tally file's, and the opening's."""
     if motion.kind == "election":
         return [{"unit": unit, "choices": json.loads(choice), "by": by} for _e, _m, _s, unit, choice, by, _t in rows]
@@ -305,8 +317,8 @@ def _close_motion(session: Session, *, meeting: Meeting, motion: Motion, units: 
 
 def due_meetings(now: datetime):
     """The ids of the meetings the close job looks at: voting ended, not yet announced."""
-    return select(Meeting.id).where(Meeting.opens_at.is_not(None), Meeting.announced_at.is_(None),
-                                    Meeting.closes_at <= now).order_by(Meeting.id)
+    return select(col(Meeting.id)).where(col(Meeting.opens_at).is_not(None), col(Meeting.announced_at).is_(None),
+                                         col(Meeting.closes_at) <= now).order_by(col(Meeting.id))
 
 
 def close_due_meetings(session: Session, *, now: datetime) -> int:
@@ -314,7 +326,7 @@ def close_due_meetings(session: Session, *, now: datetime) -> int:
     over, in the caller's one transaction (the job runner, assembly.jobs, gives each its own).
     Returns how many it changed."""
     ids = session.scalars(due_meetings(now)).all()
-    return sum(close_if_due(session, meeting=session.get(Meeting, i), now=now) for i in ids)
+    return sum(close_if_due(session, meeting=session.get_one(Meeting, i), now=now) for i in ids)
 
 
 def result_of(motion: Motion) -> dict | None:

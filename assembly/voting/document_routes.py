@@ -16,8 +16,9 @@ from assembly.voting.pages import IdPath
 from assembly.web.http import now_for
 
 router = APIRouter(tags=["documents"])  # downloads, described in the OpenAPI with their content types
-PDF = {200: {"content": {"application/pdf": {}}, "description": "a PDF (A4, Chinese)"}}
-CSV = {200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a BOM (opens in Excel)"}}
+PDF: dict[int | str, dict] = {200: {"content": {"application/pdf": {}}, "description": "a PDF (A4, Chinese)"}}
+CSV: dict[int | str, dict] = {200: {"content": {"text/csv": {}},
+                                    "description": "UTF-8 CSV with a BOM (opens in Excel)"}}
 
 
 def _record(request: Request, session, estate: Estate, meeting_id: int) -> documents.MeetingRecord:

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.area import format_area
 from assembly.audit.models import AuditEntry
@@ -110,9 +110,9 @@ class MeetingRecord:
 def entry_indexes(session: Session, *, estate_id: int, motions: Iterable[Motion]) -> dict[str, dict[str, int]]:
     """For each motion's log id, the index of its motion.closed, result.announced, result.recounted
     and result.final entries (the latest of each), read from the log itself."""
-    wanted = {motion.public_id: {} for motion in motions}
-    rows = session.execute(select(AuditEntry.idx, AuditEntry.body).where(
-        AuditEntry.estate_id == estate_id, AuditEntry.type.in_(CHECKED_TYPES)).order_by(AuditEntry.idx))
+    wanted: dict[str, dict[str, int]] = {motion.public_id: {} for motion in motions}
+    rows = session.execute(select(col(AuditEntry.idx), col(AuditEntry.body)).where(
+        col(AuditEntry.estate_id) == estate_id, col(AuditEntry.type).in_(CHECKED_TYPES)).order_by(col(AuditEntry.idx)))
     for index, body in rows:
         entry = json.loads(bytes(body))
         if entry.get("motion") in wanted:
@@ -124,11 +124,13 @@ def meeting_record(session: Session, *, estate: Estate, meeting: Meeting, now: d
     """Everything the documents say; Conflict before the result is announced."""
     if meeting.announced_at is None:
         raise not_announced()
+    assert estate.id is not None
     motions = meetings.motions_of(session, meeting=meeting)
     indexes = entry_indexes(session, estate_id=estate.id, motions=motions)
     records = []
     for motion in motions:
         outcome = views.outcome(motion)
+        assert outcome is not None  # every motion is counted when the result is announced
         records.append(MotionRecord(motion, outcome.result, outcome.passed, outcome.reasons, outcome.elected,
                                     indexes[motion.public_id], tuple(objections.objections_of(session, motion=motion))))
     return MeetingRecord(estate, meeting, meetings.state(meeting, now), tuple(records),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.errors import Conflict, InvalidInput, NotFound
@@ -32,18 +32,20 @@ def _reason(raw: str) -> str:
 
 
 def in_force(session: Session, *, meeting_id: int) -> list[LegalHold]:
-    return list(session.scalars(select(LegalHold).where(LegalHold.meeting_id == meeting_id,
-                                                        LegalHold.released_at.is_(None)).order_by(LegalHold.id)))
+    return list(session.scalars(select(LegalHold).where(col(LegalHold.meeting_id) == meeting_id,
+                                                        col(LegalHold.released_at).is_(None))
+                                .order_by(col(LegalHold.id))))
 
 
 def held_meeting_ids(session: Session, *, estate_id: int) -> frozenset[int]:
     """The estate's meetings with a hold in force."""
-    return frozenset(session.scalars(select(LegalHold.meeting_id).where(LegalHold.estate_id == estate_id,
-                                                                        LegalHold.released_at.is_(None))))
+    return frozenset(session.scalars(select(col(LegalHold.meeting_id)).where(col(LegalHold.estate_id) == estate_id,
+                                                                             col(LegalHold.released_at).is_(None))))
 
 
 def holds_of(session: Session, *, meeting: Meeting) -> list[LegalHold]:
-    return list(session.scalars(select(LegalHold).where(LegalHold.meeting_id == meeting.id).order_by(LegalHold.id)))
+    return list(session.scalars(select(LegalHold).where(col(LegalHold.meeting_id) == meeting.id)
+                                .order_by(col(LegalHold.id))))
 
 
 def record(session: Session, *, meeting: Meeting, principal: Principal, reason: str, now: datetime) -> LegalHold:
@@ -55,6 +57,7 @@ def record(session: Session, *, meeting: Meeting, principal: Principal, reason: 
     actor = meetings.actor_of(principal)
     index = audit_log.append(session, estate_id=meeting.estate_id, type="legal_hold.recorded", actor=actor, at=now,
                              meeting=meetings.meeting_id(meeting))
+    assert meeting.id is not None
     hold = LegalHold(estate_id=meeting.estate_id, meeting_id=meeting.id, reason=text, recorded_by=actor.id,
                      recorded_at=now, entry_index=index)
     session.add(hold)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
@@ -159,7 +159,7 @@ def problems_before_open(session: Session, *, meeting: Meeting, now: datetime) -
                             f"最早 {stamp(period.earliest_open)} 方可开始投票（{NOTICE_BASIS}）。")
     if now >= meeting.closes_at:
         problems.append(f"计划的投票截止时间 {stamp(meeting.closes_at)} 已过，请另行召集会议。")
-    estate = session.get(Estate, meeting.estate_id)
+    estate = session.get_one(Estate, meeting.estate_id)
     if estate.ancillary_counted is None and rolls.ancillary_units(session, estate=estate):
         problems.append(ANCILLARY_UNDECIDED)
     return problems
@@ -175,7 +175,8 @@ POSTING = "在小区显著位置张贴会议通知（《北京市物业管理条
 def _notices(session: Session, meeting: Meeting) -> list[tuple[datetime | None, str]]:
     """Every notice the period must run from: to all owners, to the residents' committee, and the
     posting in the estate (None: not given yet)."""
-    posted = session.scalars(select(NoticePosting.posted_at).where(NoticePosting.meeting_id == meeting.id)).first()
+    posted = session.scalars(select(col(NoticePosting.posted_at))
+                             .where(col(NoticePosting.meeting_id) == meeting.id)).first()
     return [(meeting.published_at, "向全体业主公告会议通知"), (meeting.rc_notified_at, "告知社区居委会"),
             (posted, POSTING)]
 
@@ -188,7 +189,8 @@ def opens_from(session: Session, *, meeting: Meeting) -> datetime | None:
 
 
 def _motions(session: Session, meeting: Meeting) -> list[Motion]:
-    return list(session.scalars(select(Motion).where(Motion.meeting_id == meeting.id).order_by(Motion.position)))
+    return list(session.scalars(select(Motion).where(col(Motion.meeting_id) == meeting.id)
+                                .order_by(col(Motion.position))))
 
 
 def motions_of(session: Session, *, meeting: Meeting) -> list[Motion]:
@@ -199,7 +201,7 @@ def lock(session: Session, meeting: Meeting) -> Meeting:
     """The meeting row, locked for this transaction on PostgreSQL (SQLite's BEGIN IMMEDIATE already
     serialises writers): casting, opening and closing of one meeting take turns. Lock order is
     always meeting, then the estate's audit sequencer."""
-    query = select(Meeting).where(Meeting.id == meeting.id).execution_options(populate_existing=True)
+    query = select(Meeting).where(col(Meeting.id) == meeting.id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return session.scalars(query).one()
@@ -222,6 +224,7 @@ def create_meeting(session: Session, *, estate: Estate, principal: Principal, ti
                    motions: list[MotionDraft], now: datetime, revote: str = "last", objection_days: int = 7,
                    proxy_limit: int = 3, paper_grace_days: int = 3, publish_per_unit_results: bool = False) -> Meeting:
     """A draft meeting with its motions (nothing is announced yet), logged as meeting.created."""
+    assert estate.id is not None
     title = title.strip()
     if not title or len(title) > 200:
         raise InvalidInput("请填写会议名称（不超过 200 字） / a title of at most 200 characters", code="title_required")
@@ -246,6 +249,7 @@ def create_meeting(session: Session, *, estate: Estate, principal: Principal, ti
                       created_at=now, closes_at=closes_at)
     session.add(meeting)
     session.flush()
+    assert meeting.id is not None
     for position, draft in enumerate(motions, start=1):
         session.add(Motion(meeting_id=meeting.id, estate_id=estate.id, position=position, item=draft.item,
                            title=draft.title.strip(), text=draft.text.strip(), kind=draft.kind, seats=draft.seats,
@@ -280,6 +284,7 @@ def _check_motion(draft: MotionDraft) -> None:
 def publish(session: Session, *, meeting: Meeting, estate: Estate, principal: Principal, now: datetime) -> Meeting:
     """Publish the notice to all owners and, in the same transaction, notify the residents' committee."""
     meeting = lock(session, meeting)
+    assert estate.id is not None and meeting.id is not None
     if meeting.published_at is not None:
         raise Conflict("会议通知已经发布 / already published", code="already_published")
     if meeting.closes_at <= earliest_open(now):
@@ -305,6 +310,7 @@ def publish(session: Session, *, meeting: Meeting, estate: Estate, principal: Pr
 def open_voting(session: Session, *, meeting: Meeting, estate: Estate, principal: Principal, now: datetime) -> Meeting:
     """Open voting now: refuse with every reason if the notice has not run; freeze the roll and log it."""
     meeting = lock(session, meeting)
+    assert estate.id is not None and meeting.id is not None
     problems = problems_before_open(session, meeting=meeting, now=now)
     if problems:
         raise Conflict("现在还不能开始投票：" + "".join(problems) + " / voting cannot open yet", code="cannot_open",
@@ -333,7 +339,7 @@ def open_voting(session: Session, *, meeting: Meeting, estate: Estate, principal
 
 
 def _version_number(session: Session, snapshot: RollSnapshot) -> int:
-    return session.get(RegisterVersion, snapshot.version_id).number
+    return session.get_one(RegisterVersion, snapshot.version_id).number
 
 
 def _area_text(area: Decimal) -> str:
@@ -343,10 +349,10 @@ def _area_text(area: Decimal) -> str:
 def _roll_members(session: Session, snapshot: RollSnapshot) -> dict[str, tuple[Decimal, int, list[str]]]:
     """The frozen roll's members: key -> (area, heads, unit codes sorted), sorted by key."""
     rows = session.execute(
-        select(RollMember.member_key, RollMember.area, RollMember.heads, Unit.code)
-        .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
-        .join(Unit, Unit.id == RollMemberUnit.unit_id)
-        .where(RollMember.snapshot_id == snapshot.id)
+        select(col(RollMember.member_key), col(RollMember.area), col(RollMember.heads), col(Unit.code))
+        .join(RollMemberUnit, col(RollMemberUnit.member_id) == col(RollMember.id))
+        .join(Unit, col(Unit.id) == col(RollMemberUnit.unit_id))
+        .where(col(RollMember.snapshot_id) == snapshot.id)
     )
     members: dict[str, tuple[Decimal, int, list[str]]] = {}
     for key, area, heads, code in rows:
@@ -359,7 +365,7 @@ def _roll_members(session: Session, snapshot: RollSnapshot) -> dict[str, tuple[D
 def roll_members(session: Session, *, meeting: Meeting) -> dict[str, tuple[Decimal, int, list[str]]]:
     if meeting.roll_snapshot_id is None:
         return {}
-    return _roll_members(session, session.get(RollSnapshot, meeting.roll_snapshot_id))
+    return _roll_members(session, session.get_one(RollSnapshot, meeting.roll_snapshot_id))
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -367,23 +373,26 @@ def roll_members(session: Session, *, meeting: Meeting) -> dict[str, tuple[Decim
 
 def get_meeting(session: Session, *, estate: Estate, meeting_id: int) -> Meeting:
     """A meeting of this estate (the route has already checked the principal may act in it)."""
-    meeting = session.scalars(select(Meeting).where(Meeting.id == meeting_id, Meeting.estate_id == estate.id)).first()
+    meeting = session.scalars(select(Meeting).where(col(Meeting.id) == meeting_id,
+                                                    col(Meeting.estate_id) == estate.id)).first()
     if meeting is None:
         raise NotFound("本小区没有这次会议 / no such meeting in this estate", code="meeting_not_found")
     return meeting
 
 
 def get_motion(session: Session, *, meeting: Meeting, motion_id: int) -> Motion:
-    motion = session.scalars(select(Motion).where(Motion.id == motion_id, Motion.meeting_id == meeting.id)).first()
+    motion = session.scalars(select(Motion).where(col(Motion.id) == motion_id,
+                                                  col(Motion.meeting_id) == meeting.id)).first()
     if motion is None:
         raise NotFound("本次会议没有这个议题 / no such motion", code="motion_not_found")
     return motion
 
 
 def meetings_of(session: Session, *, estate: Estate, published_only: bool = False) -> list[Meeting]:
-    query = select(Meeting).where(Meeting.estate_id == estate.id).order_by(Meeting.created_at.desc(), Meeting.id.desc())
+    query = (select(Meeting).where(col(Meeting.estate_id) == estate.id)
+             .order_by(col(Meeting.created_at).desc(), col(Meeting.id).desc()))
     if published_only:
-        query = query.where(Meeting.published_at.is_not(None))
+        query = query.where(col(Meeting.published_at).is_not(None))
     return list(session.scalars(query))
 
 
@@ -407,10 +416,10 @@ def turnout(session: Session, *, meeting: Meeting, motion: Motion) -> Turnout | 
     """Members with at least one ballot on the motion, by area and heads (never how they voted)."""
     if meeting.roll_snapshot_id is None:
         return None
-    snapshot = session.get(RollSnapshot, meeting.roll_snapshot_id)
-    voted = select(Ballot.member_key).where(Ballot.motion_id == motion.id).distinct().scalar_subquery()
+    snapshot = session.get_one(RollSnapshot, meeting.roll_snapshot_id)
+    voted = select(col(Ballot.member_key)).where(col(Ballot.motion_id) == motion.id).distinct().scalar_subquery()
     area, heads = session.execute(
         select(func.sum(RollMember.area), func.sum(RollMember.heads))
-        .where(RollMember.snapshot_id == snapshot.id, RollMember.member_key.in_(voted))
+        .where(col(RollMember.snapshot_id) == snapshot.id, col(RollMember.member_key).in_(voted))
     ).one()
     return Turnout(Count(area or Decimal(0), heads or 0), Count(snapshot.total_area, snapshot.total_heads))

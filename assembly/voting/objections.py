@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -34,14 +34,16 @@ def _entries_in_file_order(session: Session, motion: Motion) -> list[int]:
     """The ballot.cast entry of each ballot of the tally file, in the file's order (without those a
     later holder's ballot replaced after a sale registered during voting: transfers.py)."""
     aside = transfers.superseded_entries(session, motion=motion)
-    return [entry for entry in session.scalars(select(Ballot.entry_index).where(Ballot.motion_id == motion.id)
-                                               .order_by(Ballot.cast_at, Ballot.entry_index)) if entry not in aside]
+    return [entry for entry in session.scalars(select(col(Ballot.entry_index)).where(col(Ballot.motion_id) == motion.id)
+                                               .order_by(col(Ballot.cast_at), col(Ballot.entry_index)))
+            if entry not in aside]
 
 
 def counted_document(session: Session, *, motion: Motion) -> tuple[dict, list[int]]:
     """The motion's tally file without the ballots voided by upheld objections, and the
     `ballot.cast` entry of each ballot it keeps (in its order): what every recount, the per-unit
     lines and a further objection read, so that they all agree."""
+    assert motion.tally_file is not None  # opened at close; objections come after the announcement
     document = json.loads(motion.tally_file)
     voided = set(voided_entries(session, motion=motion))
     kept = [(ballot, entry) for ballot, entry in zip(document["ballots"], _entries_in_file_order(session, motion), strict=False)
@@ -74,13 +76,15 @@ def counted_entry(session: Session, *, motion: Motion, member_key: str) -> int |
 def file_objection(session: Session, *, meeting: Meeting, motion: Motion, principal: Principal, member_key: str,
                    text: str, now: datetime) -> Objection:
     meeting = meetings.lock(session, meeting)
-    if meetings.state(meeting, now) != meetings.ANNOUNCED or now >= period_ends(meeting):
+    ends = period_ends(meeting)  # None before the announcement, so never in the ANNOUNCED state
+    if meetings.state(meeting, now) != meetings.ANNOUNCED or ends is None or now >= ends:
         raise Conflict("现在不在异议期内 / outside the objection period", code="not_objection_period")
     if member_key not in {h.member_key for h in casting.holdings(session, meeting=meeting,
                                                                pseudonym=principal.pseudonym or "")}:
         raise Forbidden("只能对自己房屋的表决提出异议 / only for your own vote", code="not_your_vote")
     if len(text) > 2000:
         raise InvalidInput("异议说明不超过 2000 字 / at most 2000 characters", code="text_too_long")
+    assert meeting.id is not None and motion.id is not None
     entry = counted_entry(session, motion=motion, member_key=member_key)
     index = audit_log.append(session, estate_id=meeting.estate_id, type="objection.filed",
                              actor=meetings.actor_of(principal), at=now, motion=motion.public_id, member=member_key,
@@ -89,11 +93,13 @@ def file_objection(session: Session, *, meeting: Meeting, motion: Motion, princi
                           text=text.strip(), filed_at=now, filed_by_person=principal.person_id, entry_index=index)
     session.add(objection)
     session.flush()
-    estate = session.get(Estate, meeting.estate_id)
+    assert objection.id is not None
+    estate = session.get_one(Estate, meeting.estate_id)
     actor = meetings.actor_of(principal)
     publish(session, ObjectionFiled(
-        estate_id=estate.id, at=now, actor=actor.id, role=actor.role, meeting_id=meeting.id, motion_id=motion.id,
-        objection_id=objection.id, evidence=f"/estate/{estate.code}/meetings/{meeting.id}/motions/{motion.id}",
+        estate_id=meeting.estate_id, at=now, actor=actor.id, role=actor.role, meeting_id=meeting.id,
+        motion_id=motion.id, objection_id=objection.id,
+        evidence=f"/estate/{estate.code}/meetings/{meeting.id}/motions/{motion.id}",
         description=f"业主对“{motion.title}”的表决结果提出异议（称该表决不是本人所投）。"))
     return objection
 
@@ -102,8 +108,8 @@ def decide(session: Session, *, meeting: Meeting, motion: Motion, objection_id: 
            principal: Principal, now: datetime) -> Objection:
     """Uphold (void the ballot and log the recount) or dismiss an objection; before the result is final."""
     meeting = meetings.lock(session, meeting)
-    objection = session.scalars(select(Objection).where(Objection.id == objection_id,
-                                                        Objection.motion_id == motion.id)).first()
+    objection = session.scalars(select(Objection).where(col(Objection.id) == objection_id,
+                                                        col(Objection.motion_id) == motion.id)).first()
     if objection is None:
         raise NotFound("没有这项异议 / no such objection", code="objection_not_found")
     if objection.decision is not None or meeting.final_at is not None:
@@ -122,6 +128,7 @@ def decide(session: Session, *, meeting: Meeting, motion: Motion, objection_id: 
         audit_log.append(session, estate_id=meeting.estate_id, type="objection.dismissed", actor=actor, at=now,
                          motion=motion.public_id, objection=objection.entry_index)
     session.flush()
+    assert meeting.id is not None and motion.id is not None and objection.id is not None
     publish(session, ObjectionDecided(estate_id=meeting.estate_id, at=now, actor=actor.id, role=actor.role,
                                       meeting_id=meeting.id, motion_id=motion.id, objection_id=objection.id,
                                       upheld=upheld))
@@ -129,8 +136,8 @@ def decide(session: Session, *, meeting: Meeting, motion: Motion, objection_id: 
 
 
 def voided_entries(session: Session, *, motion: Motion) -> list[int]:
-    return sorted(e for e in session.scalars(select(Objection.ballot_entry).where(
-        Objection.motion_id == motion.id, Objection.decision == "upheld")) if e is not None)
+    return sorted(e for e in session.scalars(select(col(Objection.ballot_entry)).where(
+        col(Objection.motion_id) == motion.id, col(Objection.decision) == "upheld")) if e is not None)
 
 
 def recount_without_voided(session: Session, *, motion: Motion) -> dict:
@@ -139,14 +146,16 @@ def recount_without_voided(session: Session, *, motion: Motion) -> dict:
 
 
 def objections_of(session: Session, *, motion: Motion) -> list[Objection]:
-    return list(session.scalars(select(Objection).where(Objection.motion_id == motion.id).order_by(Objection.id)))
+    return list(session.scalars(select(Objection).where(col(Objection.motion_id) == motion.id)
+                                .order_by(col(Objection.id))))
 
 
 def final_due(session: Session, meeting: Meeting, now: datetime) -> bool:
-    if meetings.state(meeting, now) != meetings.ANNOUNCED or now < period_ends(meeting):
+    ends = period_ends(meeting)  # None before the announcement, so never in the ANNOUNCED state
+    if meetings.state(meeting, now) != meetings.ANNOUNCED or ends is None or now < ends:
         return False
-    pending = session.scalars(select(Objection.id).join(Motion, Motion.id == Objection.motion_id).where(
-        Motion.meeting_id == meeting.id, Objection.decision.is_(None))).first()
+    pending = session.scalars(select(col(Objection.id)).join(Motion, col(Motion.id) == col(Objection.motion_id)).where(
+        col(Motion.meeting_id) == meeting.id, col(Objection.decision).is_(None))).first()
     return pending is None
 
 
@@ -172,9 +181,11 @@ def finalize_if_due(session: Session, *, meeting: Meeting, now: datetime) -> boo
         motion.result_json = json.dumps(result, ensure_ascii=False)
     meeting.final_at = now
     session.flush()
-    estate = session.get(Estate, meeting.estate_id)
+    assert meeting.id is not None
+    estate = session.get_one(Estate, meeting.estate_id)
     publish(session, ResultFinal(
-        estate_id=estate.id, at=now, meeting_id=meeting.id, evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
+        estate_id=meeting.estate_id, at=now, meeting_id=meeting.id,
+        evidence=f"/estate/{estate.code}/meetings/{meeting.id}",
         description=f"业主大会会议“{meeting.title}”异议期已结束，表决结果：" + "；".join(lines) + "。"
                     + meetings.STILL_CHALLENGEABLE))
     return True
@@ -182,9 +193,10 @@ def finalize_if_due(session: Session, *, meeting: Meeting, now: datetime) -> boo
 
 def announced_meetings():
     """The ids of the meetings in their objection period (or past it, not yet marked)."""
-    return select(Meeting.id).where(Meeting.announced_at.is_not(None), Meeting.final_at.is_(None)).order_by(Meeting.id)
+    return (select(col(Meeting.id)).where(col(Meeting.announced_at).is_not(None), col(Meeting.final_at).is_(None))
+            .order_by(col(Meeting.id)))
 
 
 def finalize_due_meetings(session: Session, *, now: datetime) -> int:
     ids = session.scalars(announced_meetings()).all()
-    return sum(finalize_if_due(session, meeting=session.get(Meeting, i), now=now) for i in ids)
+    return sum(finalize_if_due(session, meeting=session.get_one(Meeting, i), now=now) for i in ids)

@@ -35,6 +35,7 @@ MOTION_SLOTS = 3
 
 
 def page_context(request: Request, session, estate: Estate, meeting: Meeting, principal: Principal) -> dict:
+    assert meeting.id is not None
     now = now_for(request)
     stage = meetings.state(meeting, now)
     motions = meetings.motions_of(session, meeting=meeting)
@@ -53,7 +54,7 @@ def page_context(request: Request, session, estate: Estate, meeting: Meeting, pr
             "pending_sheets": len(unsettled_entries(session, meeting_id=meeting.id)) if meeting.closed_at else 0,
             "item_names": ITEM_NAMES, "major_items": MAJOR_ITEMS, "bar": bar_width,
             "may": principal.may, "Action": Action,
-            "attachments": attachments.listed(session, motion_ids=[m.id for m in motions]),
+            "attachments": attachments.listed(session, motion_ids=[m.id for m in motions if m.id is not None]),
             "attachment_accept": attachments.ACCEPT}
 
 
@@ -71,8 +72,10 @@ def meeting_list(request: Request, session: views.SessionDep, principal: Current
 def my_votes(request: Request, session: views.SessionDep,
              principal: Annotated[Principal, require(Action.OWNER_HOME)]):
     """The owner's way in from the home page: the meetings of their estate."""
-    (estate_id,) = sorted(principal.estate_ids)
-    estate = session.get(Estate, estate_id)
+    ids = principal.estate_ids
+    assert isinstance(ids, frozenset)  # an owner's: their estate, never all of them
+    (estate_id,) = sorted(ids)
+    estate = session.get_one(Estate, estate_id)
     return RedirectResponse(f"/estate/{estate.code}/meetings", status_code=303)
 
 
@@ -180,6 +183,7 @@ def _motion_context(request: Request, session, estate: Estate, meeting: Meeting,
     held = casting.holdings(session, meeting=meeting, pseudonym=principal.pseudonym or "") \
         if principal.may(Action.VOTE) else []
     voted = casting.my_ballots(session, motion=motion, member_keys=[h.member_key for h in held], held=held)
+    assert estate.id is not None
     others = {h.member_key: voters.designated_voter(session, estate_id=estate.id, member_key=h.member_key) for h in held}
     other_voter = {key: mask_name(session.get(Person, d.voter_id).name) for key, d in others.items()
                    if d is not None and d.voter_id != principal.person_id}

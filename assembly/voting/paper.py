@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import ballot_commitment, format_time
@@ -85,10 +85,10 @@ def _require_phase(meeting: Meeting, now: datetime, *, settling: bool = False) -
 def member_of_unit(session: Session, *, meeting: Meeting, unit: str) -> str:
     """The voting member of the meeting's frozen roll that holds `unit`; refused with the reason."""
     key = session.scalars(
-        select(RollMember.member_key)
-        .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
-        .join(Unit, Unit.id == RollMemberUnit.unit_id)
-        .where(RollMember.snapshot_id == meeting.roll_snapshot_id, Unit.code == unit)
+        select(col(RollMember.member_key))
+        .join(RollMemberUnit, col(RollMemberUnit.member_id) == col(RollMember.id))
+        .join(Unit, col(Unit.id) == col(RollMemberUnit.unit_id))
+        .where(col(RollMember.snapshot_id) == meeting.roll_snapshot_id, col(Unit.code) == unit)
     ).first()
     if key is None:
         raise InvalidInput(f"房屋“{unit}”不在本次会议冻结的业主名册中，这张纸质选票不能计入"
@@ -124,6 +124,7 @@ def enter(session: Session, *, meeting: Meeting, motion: Motion, principal: Prin
     stored = normalized_choice(motion, choice)
     if handed_in_at.tzinfo is None:
         raise InvalidInput("投递时间须带时区 / handed_in needs a time zone", code="naive_time")
+    assert meeting.opens_at is not None  # entries are taken once voting has opened (_require_phase)
     if not meeting.opens_at <= handed_in_at < meeting.closes_at:
         raise InvalidInput(f"投递时间须在投票期间内（{stamp(meeting.opens_at)} 至 "
                            f"{stamp(meeting.closes_at)}） / handed in outside the voting window",
@@ -131,14 +132,15 @@ def enter(session: Session, *, meeting: Meeting, motion: Motion, principal: Prin
     kind = scan_type(scan)
     digest = hashlib.sha256(scan).hexdigest()
     earlier = session.scalars(select(PaperEntry).where(
-        PaperEntry.motion_id == motion.id, PaperEntry.state != MISMATCH,
-        (PaperEntry.member_key == member) | (PaperEntry.scan_sha256 == digest))).first()
+        col(PaperEntry.motion_id) == motion.id, col(PaperEntry.state) != MISMATCH,
+        (col(PaperEntry.member_key) == member) | (col(PaperEntry.scan_sha256) == digest))).first()
     if earlier is not None:
         same_sheet = earlier.scan_sha256 == digest
         raise Conflict(("这张扫描件已经录入过本议题" if same_sheet else f"房屋“{unit}”所属表决权的纸质选票已经录入过本议题")
                        + f"（第 {earlier.id} 号录入，{STATE_LABELS[earlier.state]}） / already entered",
                        code="paper_already_entered")
     actor = meetings.actor_of(principal)
+    assert motion.id is not None
     entry = PaperEntry(meeting_id=meeting.id, motion_id=motion.id, estate_id=meeting.estate_id, member_key=member,
                        unit=unit, handed_in_at=handed_in_at, choice=stored, scan=scan, scan_type=kind,
                        scan_sha256=digest, entered_by=actor.id, entered_at=now, entry_index=-1,
@@ -154,8 +156,8 @@ def enter(session: Session, *, meeting: Meeting, motion: Motion, principal: Prin
 
 
 def get_entry(session: Session, *, meeting: Meeting, entry_id: int) -> PaperEntry:
-    entry = session.scalars(select(PaperEntry).where(PaperEntry.id == entry_id,
-                                                     PaperEntry.meeting_id == meeting.id)).first()
+    entry = session.scalars(select(PaperEntry).where(col(PaperEntry.id) == entry_id,
+                                                     col(PaperEntry.meeting_id) == meeting.id)).first()
     if entry is None:
         raise NotFound("本次会议没有这条纸质选票录入 / no such paper entry", code="paper_not_found")
     return entry
@@ -175,7 +177,8 @@ def confirm(session: Session, *, meeting: Meeting, entry_id: int, principal: Pri
     if actor.id == entry.entered_by:
         raise Forbidden("录入人不能复核自己录入的纸质选票，请由另一位业主委员会成员复核"
                         " / the person who entered a sheet cannot confirm it", code="same_person")
-    motion = session.get(Motion, entry.motion_id)
+    motion = session.get_one(Motion, entry.motion_id)
+    assert motion.id is not None
     typed = normalized_choice(motion, choice)
     entry.checked_by, entry.checked_at, entry.checked_choice = actor.id, now, typed
     if typed != entry.choice:
@@ -204,13 +207,14 @@ def confirm(session: Session, *, meeting: Meeting, entry_id: int, principal: Pri
     session.flush()
     if meetings.state(meeting, now) == meetings.HELD and not pending(session, meeting=meeting):
         # the last sheet the result waited for is settled: the count runs now, in this transaction
-        closing.finish_paper_phase(session, meeting=meeting, estate=session.get(Estate, meeting.estate_id),
+        closing.finish_paper_phase(session, meeting=meeting, estate=session.get_one(Estate, meeting.estate_id),
                                    actor=audit_log.SYSTEM, by="settled", now=now)
     return entry
 
 
 def pending(session: Session, *, meeting: Meeting) -> list[PaperEntry]:
     """Sheets not settled: entries awaiting their check, and mismatched sheets not yet entered again."""
+    assert meeting.id is not None
     return unsettled_entries(session, meeting_id=meeting.id)
 
 
@@ -226,15 +230,15 @@ def finish(session: Session, *, meeting: Meeting, principal: Principal, now: dat
         raise Conflict(f"还有 {len(open_sheets)} 张纸质选票未完成复核（{numbers}），请先复核或重新录入"
                        " / some paper entries are not settled", code="paper_pending",
                        detail=[e.id for e in open_sheets])
-    estate = session.get(Estate, meeting.estate_id)
+    estate = session.get_one(Estate, meeting.estate_id)
     closing.finish_paper_phase(session, meeting=meeting, estate=estate, actor=meetings.actor_of(principal),
                                by="committee", now=now)
     return meeting
 
 
 def entries_of(session: Session, *, meeting: Meeting) -> list[PaperEntry]:
-    return list(session.scalars(select(PaperEntry).where(PaperEntry.meeting_id == meeting.id)
-                                .order_by(PaperEntry.motion_id, PaperEntry.id)))
+    return list(session.scalars(select(PaperEntry).where(col(PaperEntry.meeting_id) == meeting.id)
+                                .order_by(col(PaperEntry.motion_id), col(PaperEntry.id))))
 
 
 # --- members with both a paper and an electronic ballot ----------------------------------------
@@ -257,11 +261,11 @@ class BothKinds:
 def both_kinds(session: Session, *, meeting: Meeting) -> list[BothKinds]:
     cases = []
     for motion in meetings.motions_of(session, meeting=meeting):
-        with_paper = select(Ballot.member_key).where(Ballot.motion_id == motion.id, Ballot.by == "paper")
+        with_paper = select(col(Ballot.member_key)).where(col(Ballot.motion_id) == motion.id, col(Ballot.by) == "paper")
         rows = session.execute(
-            select(Ballot.member_key, Ballot.by, Ballot.cast_at)
-            .where(Ballot.motion_id == motion.id, Ballot.member_key.in_(with_paper))
-            .order_by(Ballot.member_key, Ballot.cast_at, Ballot.entry_index)).all()
+            select(col(Ballot.member_key), col(Ballot.by), col(Ballot.cast_at))
+            .where(col(Ballot.motion_id) == motion.id, col(Ballot.member_key).in_(with_paper))
+            .order_by(col(Ballot.member_key), col(Ballot.cast_at), col(Ballot.entry_index))).all()
         grouped: dict[str, list[tuple[str, datetime]]] = {}
         for key, by, cast_at in rows:
             grouped.setdefault(key, []).append((by, cast_at))

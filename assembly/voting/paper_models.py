@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Index, LargeBinary, select
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from assembly.models import UTCDateTime
 
@@ -49,8 +49,8 @@ class PaperEntry(SQLModel, table=True):
 
 def unsettled_entries(session: Session, *, meeting_id: int) -> list[PaperEntry]:
     """Sheets not settled: entries awaiting their check, and mismatched sheets not yet entered again."""
-    rows = list(session.scalars(select(PaperEntry).where(PaperEntry.meeting_id == meeting_id)
-                                .order_by(PaperEntry.id)))
+    rows = list(session.scalars(select(PaperEntry).where(col(PaperEntry.meeting_id) == meeting_id)
+                                .order_by(col(PaperEntry.id))))
     settled = {(e.motion_id, e.member_key) for e in rows if e.state != MISMATCH}
     return [e for e in rows if e.state == ENTERED
             or (e.state == MISMATCH and (e.motion_id, e.member_key) not in settled)]

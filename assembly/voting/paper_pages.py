@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlmodel import col
 from starlette.datastructures import FormData, UploadFile
 
 from assembly.auth.models import Account
@@ -94,7 +95,7 @@ def _names(session, entries: list[PaperEntry]) -> dict[str, str]:
     ids = {e.entered_by for e in entries} | {e.checked_by for e in entries if e.checked_by}
     if not ids:
         return {}
-    query = select(Account.pseudonym, Account.display_name).where(Account.pseudonym.in_(ids))
+    query = select(col(Account.pseudonym), col(Account.display_name)).where(col(Account.pseudonym).in_(ids))
     return dict(session.execute(query).all())
 
 
@@ -186,9 +187,10 @@ def confirm_page(meeting: IdPath, entry: IdPath, request: Request, session: view
     """Confirmed or a mismatch: both are kept (a mismatch is recorded, not raised)."""
     found = _changing(request, session, estate, meeting, principal)
     target = paper.get_entry(session, meeting=found, entry_id=entry)
+    assert target.id is not None
     try:
         checked = paper.confirm(session, meeting=found, entry_id=target.id, principal=principal,
-                                choice=_choice(form, session.get(Motion, target.motion_id)), now=now_for(request))
+                                choice=_choice(form, session.get_one(Motion, target.motion_id)), now=now_for(request))
     except AssemblyError as error:
         context = _context(request, session, estate, found, principal)
         return render(request, "paper/entry.html", context | {
@@ -251,9 +253,10 @@ def confirm_api(meeting: IdPath, entry: IdPath, request: Request, session: views
     """JSON {choice} or {choices}; answers the entry, `state` confirmed or mismatch (200 either way)."""
     found = _changing(request, session, estate, meeting, principal)
     target = paper.get_entry(session, meeting=found, entry_id=entry)
+    assert target.id is not None
     if not isinstance(body, dict):
         raise InvalidInput("请求须为 JSON 对象 / a JSON object is required", code="invalid_body")
-    motion = session.get(Motion, target.motion_id)
+    motion = session.get_one(Motion, target.motion_id)
     raw = body.get("choices") if motion.kind == "election" else body.get("choice")
     if not (isinstance(raw, str) or (isinstance(raw, list) and all(isinstance(c, str) for c in raw))):
         raise InvalidInput("请选择 / a choice is required", code="choice_required")

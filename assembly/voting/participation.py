@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.register.models import RollMember, RollMemberUnit, RollSnapshot, Unit
 from assembly.voting.models import Ballot, Meeting, Motion
@@ -69,7 +70,7 @@ def participation(session: Session, *, meeting: Meeting, motion: Motion) -> Part
     """None before voting opens (there is no frozen roll yet)."""
     if meeting.roll_snapshot_id is None:
         return None
-    voted = set(session.scalars(select(Ballot.member_key).where(Ballot.motion_id == motion.id).distinct()))
+    voted = set(session.scalars(select(col(Ballot.member_key)).where(col(Ballot.motion_id) == motion.id).distinct()))
     units = roll_units(session, snapshot_id=meeting.roll_snapshot_id)
     return Participation(motion, tuple(UnitVote(code, key in voted) for code, key in units))
 
@@ -83,7 +84,7 @@ def roll_units(session: Session, *, snapshot_id: int) -> tuple[tuple[str, str], 
     """(unit code, member key) of every unit of a frozen roll, in natural order of the codes. A
     frozen roll never changes, so the last few are kept: a live page then costs one query (the
     members with a ballot), not a 100,000-row join and sort every 30 seconds."""
-    snapshot = session.get(RollSnapshot, snapshot_id)  # its id, time and totals name it even if an id is reused
+    snapshot = session.get_one(RollSnapshot, snapshot_id)  # its id, time and totals name it even if an id is reused
     cache_key = (session.get_bind().engine.url.render_as_string(hide_password=True), snapshot_id,
                  snapshot.frozen_at, snapshot.total_heads, snapshot.total_area)
     with _ROLLS_LOCK:  # requests run in a thread pool
@@ -92,11 +93,11 @@ def roll_units(session: Session, *, snapshot_id: int) -> tuple[tuple[str, str], 
             _ROLLS.move_to_end(cache_key)
             return cached
     rows = session.execute(
-        select(Unit.code, RollMember.member_key)
+        select(col(Unit.code), col(RollMember.member_key))
         .select_from(RollMemberUnit)
-        .join(RollMember, RollMember.id == RollMemberUnit.member_id)
-        .join(Unit, Unit.id == RollMemberUnit.unit_id)
-        .where(RollMember.snapshot_id == snapshot_id)
+        .join(RollMember, col(RollMember.id) == col(RollMemberUnit.member_id))
+        .join(Unit, col(Unit.id) == col(RollMemberUnit.unit_id))
+        .where(col(RollMember.snapshot_id) == snapshot_id)
     ).all()
     units = tuple((code, key) for _order, code, key in sorted((natural_key(code), code, key) for code, key in rows))
     with _ROLLS_LOCK:
@@ -170,7 +171,7 @@ class BuildingList:
     not_voted: list[str]
 
 
-def by_building(buildings: list[Building], unplaced: list[UnitVote] = ()) -> list[BuildingList]:
+def by_building(buildings: list[Building], unplaced: Sequence[UnitVote] = ()) -> list[BuildingList]:
     """The map's units as lists per building (and one for codes that did not parse), for reminding."""
     lists = []
     for building in buildings:

@@ -35,6 +35,11 @@ def _with(document: dict, sheets: Sequence[PendingSheet], say: Callable[[Pending
     return {**document, "ballots": ballots}
 
 
+def _choosing(name: str) -> Callable[[PendingSheet], dict]:
+    """Every pending sheet choosing `name` alone."""
+    return lambda _sheet: {"choices": [name]}
+
+
 def could_change(document: dict, sheets: Sequence[PendingSheet], *, count: Tally = tally) -> bool:
     """True when some way the pending sheets could still be settled would give another outcome
     than the count of `document` without them (quorum, passed or not; for an election who is
@@ -67,7 +72,7 @@ def could_change(document: dict, sheets: Sequence[PendingSheet], *, count: Tally
     least = {c["id"]: c for c in none["candidates"]}
     most = {}
     for candidate in document["candidates"]:
-        chosen = count(_with(document, sheets, lambda _s, name=candidate: {"choices": [name]}))
+        chosen = count(_with(document, sheets, _choosing(candidate)))
         if chosen["tie"]:
             return True
         most[candidate] = next(c for c in chosen["candidates"] if c["id"] == candidate)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.audit.entries import format_time
@@ -23,7 +23,7 @@ BASIS = "《北京市物业管理条例》第三十五条第四款"
 
 
 def posting_of(session: Session, *, meeting: Meeting) -> NoticePosting | None:
-    return session.scalars(select(NoticePosting).where(NoticePosting.meeting_id == meeting.id)).first()
+    return session.scalars(select(NoticePosting).where(col(NoticePosting.meeting_id) == meeting.id)).first()
 
 
 def record(session: Session, *, meeting: Meeting, principal: Principal, place: str, posted_at: datetime,
@@ -55,6 +55,7 @@ def record(session: Session, *, meeting: Meeting, principal: Principal, place: s
                            code="photo_required")
     opens = meetings.earliest_open(posted_at)  # refuses a year the holiday calendar does not cover
     actor = meetings.actor_of(principal)
+    assert meeting.id is not None
     posting = NoticePosting(meeting_id=meeting.id, estate_id=meeting.estate_id, place=place, posted_at=posted_at,
                             media_type=photo.media_type, sha256=photo.sha256, photo=photo.content,
                             recorded_by=actor.id, recorded_at=now, entry_index=-1)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlmodel import col
 
 from assembly.area import format_area
 from assembly.errors import Conflict, Forbidden
@@ -16,8 +17,9 @@ from assembly.register.models import Estate, RollMember, RollMemberUnit, RollSna
 from assembly.voting import api, meetings, objections, views
 
 router = APIRouter(prefix="/api/estates/{code}", tags=["meetings"])
-TALLY_CONTENT = {200: {"content": {"application/json": {}},
-                       "description": "the assembly-tally/1 file, byte for byte as its SHA-256 was logged"}}
+TALLY_CONTENT: dict[int | str, dict] = {
+    200: {"content": {"application/json": {}},
+          "description": "the assembly-tally/1 file, byte for byte as its SHA-256 was logged"}}
 
 
 @router.get("/meetings/{meeting}/roll")
@@ -29,15 +31,17 @@ def frozen_roll(meeting: api.IdPath, request: Request, session: views.SessionDep
     found = api.meeting_of(request, session, estate, meeting)
     if found.roll_snapshot_id is None:
         raise Conflict("投票开始时才冻结名册 / the roll is frozen when voting opens", code="roll_not_frozen")
-    snapshot = session.get(RollSnapshot, found.roll_snapshot_id)
+    snapshot = session.get_one(RollSnapshot, found.roll_snapshot_id)
     units: dict[int, list[str]] = {}
     for member_id, code in session.execute(
-            select(RollMemberUnit.member_id, Unit.code).join(Unit, Unit.id == RollMemberUnit.unit_id)
-            .join(RollMember, RollMember.id == RollMemberUnit.member_id)
-            .where(RollMember.snapshot_id == snapshot.id).order_by(Unit.code)):
+            select(col(RollMemberUnit.member_id), col(Unit.code))
+            .join(Unit, col(Unit.id) == col(RollMemberUnit.unit_id))
+            .join(RollMember, col(RollMember.id) == col(RollMemberUnit.member_id))
+            .where(col(RollMember.snapshot_id) == snapshot.id).order_by(col(Unit.code))):
         units.setdefault(member_id, []).append(code)
-    members = session.execute(select(RollMember.id, RollMember.member_key, RollMember.area, RollMember.heads)
-                              .where(RollMember.snapshot_id == snapshot.id).order_by(RollMember.member_key))
+    members = session.execute(select(col(RollMember.id), col(RollMember.member_key), col(RollMember.area),
+                                     col(RollMember.heads))
+                              .where(col(RollMember.snapshot_id) == snapshot.id).order_by(col(RollMember.member_key)))
     return {"meeting": found.id, "register_version_id": snapshot.version_id,
             "frozen_at": snapshot.frozen_at.isoformat(),
             "total": {"area": format_area(snapshot.total_area), "heads": snapshot.total_heads},
@@ -65,6 +69,7 @@ def tally_file(meeting: api.IdPath, motion: api.IdPath, request: Request, sessio
         if not observer:
             raise views.no_unit_results(found)  # not closed, or not counted yet (and when)
         raise Conflict("开票计票后才有计票文件 / the tally file is written by the count", code="not_counted_yet")
+    assert target.tally_sha256 is not None  # logged with the tally file, at the count
     voided = objections.voided_entries(session, motion=target)
     return Response(bytes(target.tally_file), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="{estate.code}-{target.public_id}-tally.json"',

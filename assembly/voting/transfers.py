@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.audit import store as audit_log
 from assembly.events.catalog import RegisterVersionApplied
@@ -59,13 +59,13 @@ class Tenure:
 
 def chains(session: Session, *, meeting_id: int, member_keys: list[str] | None = None) -> dict[str, list[RollTransfer]]:
     """member key → its transfers in the meeting, oldest first."""
-    query = select(RollTransfer).where(RollTransfer.meeting_id == meeting_id)
+    query = select(RollTransfer).where(col(RollTransfer.meeting_id) == meeting_id)
     if member_keys is not None:
         if not member_keys:
             return {}
-        query = query.where(RollTransfer.member_key.in_(member_keys))
+        query = query.where(col(RollTransfer.member_key).in_(member_keys))
     found: dict[str, list[RollTransfer]] = defaultdict(list)
-    for transfer in session.scalars(query.order_by(RollTransfer.registered_at, RollTransfer.id)):
+    for transfer in session.scalars(query.order_by(col(RollTransfer.registered_at), col(RollTransfer.id))):
         found[transfer.member_key].append(transfer)
     return dict(found)
 
@@ -91,8 +91,8 @@ def acquired_keys(session: Session, *, meeting_id: int, pseudonym: str) -> list[
     """The members this person became a holder of by a transfer in the meeting."""
     if not pseudonym:
         return []
-    rows = session.execute(select(RollTransfer.member_key, RollTransfer.holders).where(
-        RollTransfer.meeting_id == meeting_id, RollTransfer.holders.contains(pseudonym)))
+    rows = session.execute(select(col(RollTransfer.member_key), col(RollTransfer.holders)).where(
+        col(RollTransfer.meeting_id) == meeting_id, col(RollTransfer.holders).contains(pseudonym)))
     return sorted({key for key, holders in rows if pseudonym in holders.split("+")})
 
 
@@ -104,11 +104,12 @@ def _owners_now(session: Session, version_id: int) -> tuple[dict[int, frozenset[
     """unit id → owners' pseudonyms in the version, and the ids of its developer-held units."""
     owners: dict[int, set[str]] = defaultdict(set)
     for unit_id, pseudonym in session.execute(
-            select(Ownership.unit_id, Person.pseudonym).join(Person, Person.id == Ownership.person_id)
-            .where(Ownership.version_id == version_id)):
+            select(col(Ownership.unit_id), col(Person.pseudonym))
+            .join(Person, col(Person.id) == col(Ownership.person_id))
+            .where(col(Ownership.version_id) == version_id)):
         owners[unit_id].add(pseudonym)
-    developer = set(session.scalars(select(UnitRecord.unit_id).where(UnitRecord.version_id == version_id,
-                                                                    UnitRecord.developer.is_(True))))
+    developer = set(session.scalars(select(col(UnitRecord.unit_id)).where(col(UnitRecord.version_id) == version_id,
+                                                                          col(UnitRecord.developer).is_(True))))
     return {unit: frozenset(people) for unit, people in owners.items()}, developer
 
 
@@ -122,8 +123,8 @@ def next_holders(current: frozenset[str], owners_now: frozenset[str]) -> frozens
 
 def on_register_version(session: Session, event: RegisterVersionApplied) -> None:
     """A register version was applied: the sales it records during voting move members' votes."""
-    version = session.scalars(select(RegisterVersion).where(RegisterVersion.estate_id == event.estate_id,
-                                                            RegisterVersion.number == event.version)).one()
+    version = session.scalars(select(RegisterVersion).where(col(RegisterVersion.estate_id) == event.estate_id,
+                                                            col(RegisterVersion.number) == event.version)).one()
     record_transfers(session, estate_id=event.estate_id, version=version, actor=audit_log.Actor(event.actor, event.role),
                      now=event.at)
 
@@ -134,19 +135,23 @@ def record_transfers(session: Session, *, estate_id: int, version: RegisterVersi
     one `roll.transferred` entry and one row each. Units that went back to the developer or left
     the register move nothing (no one bought them; they keep counting in their frozen member)."""
     meetings = [meeting for meeting in session.scalars(select(Meeting).where(
-        Meeting.estate_id == estate_id, Meeting.roll_snapshot_id.is_not(None), Meeting.closed_at.is_(None))
-        .order_by(Meeting.id)) if _voting_open(meeting, now)]
+        col(Meeting.estate_id) == estate_id, col(Meeting.roll_snapshot_id).is_not(None),
+        col(Meeting.closed_at).is_(None))
+        .order_by(col(Meeting.id))) if _voting_open(meeting, now)]
     if not meetings:
         return []
+    assert version.id is not None
     owners_now, developer = _owners_now(session, version.id)
     made = []
     for meeting in meetings:
+        assert meeting.id is not None
         units: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for key, unit_id, code in session.execute(
-                select(RollMember.member_key, RollMemberUnit.unit_id, Unit.code)
-                .join(RollMemberUnit, RollMemberUnit.member_id == RollMember.id)
-                .join(Unit, Unit.id == RollMemberUnit.unit_id)
-                .where(RollMember.snapshot_id == meeting.roll_snapshot_id, RollMember.member_key.startswith(OWNERS))):
+                select(col(RollMember.member_key), col(RollMemberUnit.unit_id), col(Unit.code))
+                .join(RollMemberUnit, col(RollMemberUnit.member_id) == col(RollMember.id))
+                .join(Unit, col(Unit.id) == col(RollMemberUnit.unit_id))
+                .where(col(RollMember.snapshot_id) == meeting.roll_snapshot_id,
+                       col(RollMember.member_key).startswith(OWNERS))):
             units[key].append((unit_id, code))
         known = chains(session, meeting_id=meeting.id)
         for key in sorted(units):
@@ -177,8 +182,8 @@ def superseded_entries(session: Session, *, motion: Motion) -> set[int]:
     known = chains(session, meeting_id=motion.meeting_id)
     if not known:
         return set()
-    rows = session.execute(select(Ballot.entry_index, Ballot.member_key, Ballot.cast_at).where(
-        Ballot.motion_id == motion.id, Ballot.member_key.in_(list(known)))).all()
+    rows = session.execute(select(col(Ballot.entry_index), col(Ballot.member_key), col(Ballot.cast_at)).where(
+        col(Ballot.motion_id) == motion.id, col(Ballot.member_key).in_(list(known)))).all()
     moments = {key: [transfer.registered_at for transfer in chain] for key, chain in known.items()}
     aside = superseded_by_transfer([(key, when) for _entry, key, when in rows], moments)
     return {rows[index][0] for index in aside}

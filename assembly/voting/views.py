@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from assembly.area import format_area
 from assembly.errors import Conflict, NotFound
@@ -94,7 +94,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _posting_json(session: Session, estate: Estate, meeting: Meeting) -> dict | None:
     """The notice's posting in the estate, as recorded (Beijing Art. 35 ¶4)."""
-    posted = session.scalars(select(NoticePosting).where(NoticePosting.meeting_id == meeting.id)).first()
+    posted = session.scalars(select(NoticePosting).where(col(NoticePosting.meeting_id) == meeting.id)).first()
     if posted is None:
         return None
     return {"place": posted.place, "posted_at": posted.posted_at.isoformat(), "photo_sha256": posted.sha256,
@@ -105,6 +105,7 @@ def _posting_json(session: Session, estate: Estate, meeting: Meeting) -> dict | 
 def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: datetime) -> dict:
     motions = meetings.motions_of(session, meeting=meeting)
     stage = meetings.state(meeting, now)
+    listed: list[dict] = []
     body = {
         "id": meeting.id, "estate": estate.code, "title": meeting.title, "state": stage,
         "revote": meeting.revote, "objection_days": meeting.objection_days, "proxy_limit": meeting.proxy_limit,
@@ -119,7 +120,7 @@ def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: dat
         "paper_until": meetings.paper_ends(meeting).isoformat() if meeting.paper_grace_days else None,
         "problems_before_open": meetings.problems_before_open(session, meeting=meeting, now=now)
         if stage in (meetings.DRAFT, meetings.NOTICE) else [],
-        "motions": [],
+        "motions": listed,
     }
     for motion in motions:
         entry = {"id": motion.id, "log_id": motion.public_id, "position": motion.position, "item": motion.item,
@@ -134,7 +135,7 @@ def meeting_json(session: Session, *, estate: Estate, meeting: Meeting, now: dat
                 "rejected": rejected_json(session, motion=motion, rejected=decided.result.get("rejected", [])),
                 "voided": objections.voided_entries(session, motion=motion),
                 "tally_file": f"/api/estates/{estate.code}/meetings/{meeting.id}/motions/{motion.id}/tally"}
-        body["motions"].append(entry)
+        listed.append(entry)
     return body
 
 
@@ -150,9 +151,9 @@ def rejected_json(session: Session, *, motion: Motion, rejected: list[dict]) -> 
 
 
 def published_meetings_for_owner(session: Session, *, estate_id: int) -> list[Meeting]:
-    return list(session.scalars(select(Meeting).where(Meeting.estate_id == estate_id,
-                                                      Meeting.published_at.is_not(None))
-                                .order_by(Meeting.closes_at.desc())))
+    return list(session.scalars(select(Meeting).where(col(Meeting.estate_id) == estate_id,
+                                                      col(Meeting.published_at).is_not(None))
+                                .order_by(col(Meeting.closes_at).desc())))
 
 
 def draft_hidden() -> NotFound:
@@ -182,7 +183,7 @@ VOTE_FORM = {  # the page vote, for programs: its form fields and the redirect t
                        "request_key": {"type": "string", "description": "idempotency key"},
                        "confirm": {"type": "string", "description": "1: cast; absent: the confirmation page"}}}}}},
 }
-VOTE_ANSWERS = {
+VOTE_ANSWERS: dict[int | str, dict] = {
     200: {"content": {"text/html": {}}, "description": "without `confirm`: the page asking to confirm"},
     303: {"description": "cast: redirect to the receipt page of the ballot",
           "headers": {name: {"schema": {"type": "string"}, "description": text} for name, text in (

@@ -29,7 +29,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -93,7 +93,10 @@ def write_gate(engine: Engine) -> AbstractAsyncContextManager:
     return _waited(turns.write, lock_timeout_seconds(engine))
 
 
-def in_write_turn(engine: Engine, call: Callable[[], object]) -> object:
+_T = TypeVar("_T")
+
+
+def in_write_turn(engine: Engine, call: Callable[[], _T]) -> _T:
     """From a route's worker thread: run `call` (a short write of its own that a read needs, such as
     signing the checkpoint a receipt's proof needs) in this process's write turn, so it queues with
     the other writers instead of in SQLite's busy handler. Outside the server (CLI, tests calling
@@ -103,7 +106,7 @@ def in_write_turn(engine: Engine, call: Callable[[], object]) -> object:
     except RuntimeError:
         return call()
 
-    async def in_turn() -> object:
+    async def in_turn() -> _T:
         async with write_gate(engine):
             return await anyio.to_thread.run_sync(call, limiter=anyio.CapacityLimiter(1))
 
